@@ -1,0 +1,61 @@
+# icff_kit: two commands do everything on a fresh machine.
+#   make demo   set up, then run the main job on the embedded synthetic dataset
+#   make test   set up, then nbdev_test (notebooks) and pytest
+# Set-up is incremental: each step leaves a stamp inside what it built and is skipped while that stamp is newer
+# than its inputs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+SPV := .venv-spleeter
+BIN := $(VENV)/bin
+export ICFF_MODELS ?= $(CURDIR)/data/models
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+PIP_Q := -q --no-input
+
+.PHONY: setup system models demo test test-slow bench clean-venvs help
+
+help:
+	@echo "make demo    set up and run the demo (synthetic dataset, smoke profile)"
+	@echo "make test    set up and run nbdev_test + pytest"
+	@echo "make setup   only the set-up (venvs, system packages, Spleeter weights)"
+	@echo "make bench   run every benchmark under bench/"
+
+setup: $(VENV)/.icff-ok $(SPV)/.icff-ok system models
+
+$(VENV)/.icff-ok: requirements.txt settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "set-up: main environment $(VENV) (torch 2.13.0 CPU, nbdev 2.4.14, ...)"
+	$(BIN)/pip install $(PIP_Q) -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import torch, nbdev, numpy" || { echo "set-up: $(VENV) is broken" >&2; exit 1; }
+	$(BIN)/pip install $(PIP_Q) --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@touch $@
+
+$(SPV)/.icff-ok: requirements-spleeter.txt
+	@test -x $(SPV)/bin/python || $(PYTHON) -m venv $(SPV)
+	@echo "set-up: Spleeter environment $(SPV) (spleeter 2.4.2, TensorFlow 2.12, numpy<2)"
+	$(SPV)/bin/pip install $(PIP_Q) -r requirements-spleeter.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@$(SPV)/bin/python -c "import spleeter, soundfile" || { echo "set-up: $(SPV) is broken" >&2; exit 1; }
+	@touch $@
+
+system:
+	@tools/system-deps.sh
+
+models: $(VENV)/.icff-ok
+	@$(BIN)/icff models fetch
+
+demo: setup
+	@tools/demo.sh
+
+test: setup
+	$(BIN)/nbdev_test
+	$(BIN)/pytest
+
+test-slow: setup
+	$(BIN)/nbdev_test --flags slow
+	$(BIN)/pytest -m slow
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-venvs:
+	rm -rf $(VENV) $(SPV)
