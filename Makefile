@@ -4,6 +4,7 @@
 # Set-up is incremental: each step leaves a stamp inside what it built and is skipped while that stamp is newer
 # than its inputs.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 PYTHON ?= python3
 VENV := .venv
 SPV := .venv-spleeter
@@ -25,15 +26,15 @@ setup: $(VENV)/.icff-ok $(SPV)/.icff-ok system models
 $(VENV)/.icff-ok: requirements.txt settings.ini setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "set-up: main environment $(VENV) (torch 2.13.0 CPU, nbdev 2.4.14, ...)"
-	$(BIN)/pip install $(PIP_Q) -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install $(PIP_Q) -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(BIN)/python -c "import torch, nbdev, numpy" || { echo "set-up: $(VENV) is broken" >&2; exit 1; }
-	$(BIN)/pip install $(PIP_Q) --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install $(PIP_Q) --no-deps --no-build-isolation -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@touch $@
 
 $(SPV)/.icff-ok: requirements-spleeter.txt
 	@test -x $(SPV)/bin/python || $(PYTHON) -m venv $(SPV)
 	@echo "set-up: Spleeter environment $(SPV) (spleeter 2.4.2, TensorFlow 2.12, numpy<2)"
-	$(SPV)/bin/pip install $(PIP_Q) -r requirements-spleeter.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(SPV)/bin/pip install $(PIP_Q) -r requirements-spleeter.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@$(SPV)/bin/python -c "import spleeter, soundfile" || { echo "set-up: $(SPV) is broken" >&2; exit 1; }
 	@touch $@
 
