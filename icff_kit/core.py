@@ -35,7 +35,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #eb1aa608
+# %% ../nbs/00_core.ipynb #495c82ff
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -85,6 +85,9 @@ class TrainCfg:
     patience:int=8           # early stopping on the validation part
     val_fraction:float=0.1   # validation carved from the training side
     split:str='random'       # random | fault | official | kfold
+    outside:str='drop'       # fault split: ids in no list go to 'train' or are dropped ('drop')
+    k:int=5                  # kfold: number of folds
+    fold:int=0               # kfold: the fold that is tested
     test_fraction:float=0.2  # random split: the paper's 8:2
     aug:str='o'              # o, a, b, c, ab, ac, bc, abc (paper Table 3)
     precision:str='auto'     # auto: 16-mixed on GPU, 32 on CPU
