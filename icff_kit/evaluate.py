@@ -9,7 +9,8 @@ import pandas as pd
 from .core import IcffError, get_logger
 
 # %% auto #0
-__all__ = ['log_softmax', 'track_level', 'level_scores', 'bootstrap_ci', 'evaluate_predictions', 'format_result']
+__all__ = ['log_softmax', 'track_level', 'level_scores', 'bootstrap_ci', 'evaluate_predictions', 'format_result', 'load_model',
+           'evaluate_run', 'cli_evaluate']
 
 # %% ../nbs/41_evaluate.ipynb #8a551163
 def log_softmax(x:np.ndarray, axis:int=-1)->np.ndarray:
@@ -104,3 +105,70 @@ def format_result(r:dict)->str:
     pg = r['level']['track']['per_genre']
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
+
+# %% ../nbs/41_evaluate.ipynb #b359281e
+def _best_checkpoint(run_dir)->Path:
+    from pathlib import Path
+    d = Path(run_dir)/'checkpoints'
+    for n in ('best.ckpt', 'last.ckpt'):
+        if (d/n).exists(): return d/n
+    raise IcffError(f"{run_dir}: no checkpoint in {d}; train the run first (`icff train`)")
+
+def load_model(run_dir):
+    "The trained model of a run (best checkpoint), in eval mode on the CPU, and its class names."
+    from icff_kit.train import LitICFF
+    lit = LitICFF.load_from_checkpoint(_best_checkpoint(run_dir), map_location='cpu')
+    return lit.model.eval(), list(lit.hparams.classes)
+
+def evaluate_run(run_dir,             # a finished run folder (icff train / run_experiment)
+                 dataset:str|None=None, # score on every track of this dataset instead of the run's test split
+                 root=None,           # that dataset's folder
+                 n_boot:int=1000)->dict:
+    "Scores of a run: on its own test split, or on every track of another dataset root."
+    import json, copy
+    from pathlib import Path
+    from icff_kit.train import load_run, Tracks, PairSet, predict_windows, _needs_1d
+    r = load_run(run_dir); cfg = r['config']
+    if dataset is None:
+        p = np.load(Path(run_dir)/'predictions.npz', allow_pickle=False)
+        out = evaluate_predictions(p['track_id'], p['label'], p['logp'], [str(c) for c in p['classes']], n_boot=n_boot, seed=cfg.seed)
+        out.update(run=Path(run_dir).name, dataset=cfg.dataset, evaluated_on='test split'); return out
+    from icff_kit.datasets import load_manifest
+    from icff_kit.features import _stems
+    model, classes = load_model(run_dir)
+    df = load_manifest(dataset, root)
+    unknown = sorted(set(df['genre']) - set(classes))
+    if unknown: get_logger('icff_kit.evaluate').warning(f"skipping tracks of genres the run does not know: {unknown}")
+    df = df[df['genre'].isin(classes)].set_index('track_id', drop=False)
+    if len(df) == 0: raise IcffError(f"{root}: no track of {dataset} has a genre the run knows ({classes})")
+    low = float(df['sr'].min()) / 2
+    if cfg.features.fmax and low < cfg.features.fmax:
+        get_logger('icff_kit.evaluate').warning(f"{dataset} has clips with Nyquist {low:g} Hz, below the band the run was trained on ({cfg.features.fmax:g} Hz)")
+    cfg = copy.deepcopy(cfg); cfg.dataset = dataset
+    stems, bad = (_stems(df, cfg.separation.backend, cfg.separation.model) if _needs_1d(cfg) else (None, []))
+    ids = [t for t in df.index if t not in {b['track_id'] for b in bad}]
+    ps = PairSet(Tracks(df, classes, dict(train=[], valid=[], test=ids), stems, cfg, bad), 'test')
+    pr = predict_windows(model, ps)
+    out = evaluate_predictions(pr['track_id'], pr['label'], pr['logp'], classes, n_boot=n_boot, seed=cfg.seed)
+    out.update(run=Path(run_dir).name, dataset=dataset, root=str(root), evaluated_on='every track of the root',
+               skipped=[b['track_id'] for b in bad + ps.bad], skipped_genres=unknown)
+    return out
+
+# %% ../nbs/41_evaluate.ipynb #caaf8f4f
+def cli_evaluate(argv:list[str])->int:
+    "`icff evaluate`: score a trained run."
+    import argparse
+    from icff_kit.core import atomic_write_json
+    p = argparse.ArgumentParser(prog='icff evaluate', description="Score a trained run: its own test split by default, or every track of another dataset root.")
+    p.add_argument('run_dir', help='run folder (printed by icff train)')
+    p.add_argument('--dataset', help='score on this dataset instead (gtzan, gtzan-f, ismir2004, ismir2004-f, synth)')
+    p.add_argument('--root', help='its folder')
+    p.add_argument('--boot', type=int, default=1000, help='bootstrap resamples for the 95%% intervals')
+    p.add_argument('--json', help='write the scores as JSON here')
+    a = p.parse_args(argv)
+    if a.root and not a.dataset: raise IcffError('--root needs --dataset (which layout to read)')
+    r = evaluate_run(a.run_dir, a.dataset, a.root, a.boot)
+    print(f"{r['run']} on {r['dataset']} ({r['evaluated_on']}): {r['n_tracks']} tracks, {r['n_windows']} windows")
+    print(format_result(r))
+    if a.json: atomic_write_json(a.json, r)
+    return 0

@@ -1,0 +1,76 @@
+"Training, evaluation and resume end to end on a tiny tone dataset (smoke profile, reference stems)."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np
+import pytest
+
+ICFF = [sys.executable, '-c', 'from icff_kit.cli import main; import sys; sys.exit(main(sys.argv[1:]))']
+KEYS = {'accuracy', 'macro_f1', 'test_loss', 'n_tracks', 'n_windows', 'level', 'per_genre', 'confusion', 'ci95'}
+
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+    from icff_kit.train import tone_dataset
+    d = tmp_path_factory.mktemp('train')
+    root = tone_dataset(d / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=5)
+    other = tone_dataset(d / 'tones2', genres=('blues', 'rock', 'pop'), n_per_genre=2, sr=11025)
+    e = {**os.environ, 'ICFF_CACHE': str(d / 'cache'), 'ICFF_PROGRESS': '0'}
+    return dict(d=d, root=root, other=other, env=e)
+
+def icff(env, *args, **kw):
+    return subprocess.run([*ICFF, *map(str, args)], capture_output=True, text=True, env=env['env'], **kw)
+
+BASE = ['--dataset', 'synth', '--profile', 'smoke', '--backend', 'reference']
+
+@pytest.mark.parametrize('variant', ['2d', '1d', 'concat', 'cross', 'ic'])
+def test_every_variant_trains(env, variant, monkeypatch):
+    monkeypatch.setenv('ICFF_CACHE', env['env']['ICFF_CACHE']); monkeypatch.setenv('ICFF_PROGRESS', '0')
+    from icff_kit.core import profile
+    from icff_kit.train import run_experiment
+    cfg = profile('smoke', dataset='synth', model__variant=variant, separation__backend='reference', train__epochs=1, train__val_fraction=0.2)
+    r = run_experiment(cfg, env['root'], progress_bar=False)
+    m = r['metrics']
+    assert KEYS <= set(m) and m['variant'] == variant and m['n_tracks'] == 3
+    assert np.isfinite([m['accuracy'], m['macro_f1'], m['test_loss']]).all()
+    assert len(r['history']) == 1 and np.isfinite(r['history']['test_loss']).all()
+
+def test_train_then_evaluate_cli(env):
+    run = env['d'] / 'run_ic'
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--out', run, '--epochs', '2', '--aug', 'abc')
+    assert r.returncode == 0, r.stderr
+    assert 'track level' in r.stdout and 'window level' in r.stdout
+    r = icff(env, 'evaluate', run, '--json', env['d'] / 'e.json', '--boot', '100')
+    assert r.returncode == 0, r.stderr
+    e = json.loads((env['d'] / 'e.json').read_text())
+    assert KEYS <= set(e) and set(e['level']) == {'track', 'window'} and e['n_tracks'] == 3
+    assert e['accuracy'] == json.loads((run / 'metrics.json').read_text())['accuracy']
+    # every track of another root: genres the run does not know (pop) are skipped and named
+    r = icff(env, 'evaluate', run, '--dataset', 'synth', '--root', env['other'], '--json', env['d'] / 'e2.json', '--boot', '100')
+    assert r.returncode == 0, r.stderr
+    e2 = json.loads((env['d'] / 'e2.json').read_text())
+    assert e2['n_tracks'] == 4 and e2['skipped_genres'] == ['pop'] and KEYS <= set(e2)
+
+def test_evaluate_errors(env):
+    r = icff(env, 'evaluate', env['d'] / 'no-such-run')
+    assert r.returncode == 1 and 'no-such-run' in r.stderr and 'icff train' in r.stderr
+    r = icff(env, 'train', *BASE, '--root', env['d'] / 'missing-root', '--epochs', '1')
+    assert r.returncode == 1 and 'missing-root' in r.stderr
+
+def test_killed_run_resumes(env):
+    run = env['d'] / 'run_kill'
+    args = [*ICFF, 'train', *BASE, '--variant', '2d', '--root', str(env['root']), '--out', str(run), '--epochs', '40', '--batch-size', '4']
+    p = subprocess.Popen(args, env=env['env'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run / 'checkpoints' / 'last.ckpt'; t0 = time.time()
+    while time.time() - t0 < 120 and p.poll() is None:
+        if last.exists() and (run / 'history.csv').exists() and len((run / 'history.csv').read_text().splitlines()) >= 3: break
+        time.sleep(0.2)
+    assert p.poll() is None, 'training ended before it could be killed'
+    p.send_signal(signal.SIGKILL); p.wait()
+    done = len((run / 'history.csv').read_text().splitlines()) - 1
+    assert not (run / 'metrics.json').exists() and not list(run.rglob('*.tmp'))
+    r = subprocess.run(args, env=env['env'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert 'resuming' in r.stderr
+    import pandas as pd
+    h = pd.read_csv(run / 'history.csv')
+    assert list(h['epoch']) == list(range(len(h))) and len(h) > done
+    assert json.loads((run / 'metrics.json').read_text())['epochs_run'] == len(h)
