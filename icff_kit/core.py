@@ -35,7 +35,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #495c82ff
+# %% ../nbs/00_core.ipynb #0836edd2
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -71,6 +71,8 @@ class ModelCfg:
     n_heads:int=1            # 1: exactly the paper's equations
     block:str='plain'        # plain (eqs. 2-10) | decoder (LayerNorm + feed-forward)
     tokens:str='time'        # u2 tokens: 'time' (W' tokens) | 'grid' (all H'W' positions)
+    out_len_1d:int=64        # length L', F' the 1D CNN brings each frame to (the paper keeps L, F: costly)
+    head_from:str='u'        # cross/ic: the head reads mean(u') (the paper) or 'u+u2' (mean(u') and mean(u2'))
     hidden:int=1000          # MLP head hidden units
     dropout:float=0.3        # MLP head dropout
     n_classes:int=10

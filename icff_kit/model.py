@@ -23,7 +23,7 @@ def count_params(m:nn.Module, trainable:bool=True)->int:
     "Number of (trainable) parameters."
     return sum(p.numel() for p in m.parameters() if p.requires_grad or not trainable)
 
-# %% ../nbs/32_model.ipynb #41ec5b2a
+# %% ../nbs/32_model.ipynb #9bf73255
 class ICFFNet(nn.Module):
     """ICFF-Net (Meng et al., "ICFF-Net: Interlaced cross-attention feature fusion network for music genre
     classification"): 2D CNN on mel crops -> u2 (sec. 2.2), 1D CNNs on the accompaniment -> u1 (sec. 2.2),
@@ -79,7 +79,7 @@ class ICFFNet(nn.Module):
         return cls(variant=m.variant, n_classes=n_classes or m.n_classes, img_hw=s['img'][1:], t_frames=s['x_t1'][0],
                    len_t1=s['x_t1'][1], len_f1=s['x_f1'][1], cnn2d_widths=m.cnn2d_widths, cnn1d_widths=m.cnn1d_widths,
                    d_model=m.d_model, n_heads=m.n_heads, block=m.block, tokens=m.tokens, hidden=m.hidden,
-                   dropout=m.dropout, **kw)
+                   dropout=m.dropout, **{"out_len_1d": m.out_len_1d, "head_from": m.head_from, **kw})
 
     @property
     def inputs(self)->tuple:
