@@ -13,13 +13,16 @@ export ICFF_MODELS ?= $(CURDIR)/data/models
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_Q := -q --no-input
 
-.PHONY: setup system models demo test test-slow bench clean-venvs help
+.PHONY: setup system models demo test test-slow bench reproduce clean-venvs help
+DATASET ?= synth
+PROFILE ?= smoke
 
 help:
 	@echo "make demo    set up and run the demo (synthetic dataset, smoke profile)"
 	@echo "make test    set up and run nbdev_test + pytest"
 	@echo "make setup   only the set-up (venvs, system packages, Spleeter weights)"
 	@echo "make bench   run every benchmark under bench/"
+	@echo "make reproduce DATASET=synth PROFILE=smoke [ROOT=dir]   every table and figure of the paper (papermill)"
 
 setup: $(VENV)/.icff-ok $(SPV)/.icff-ok system models
 
@@ -57,6 +60,9 @@ test-slow: setup
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+reproduce: setup
+	$(BIN)/icff reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(ROOT),--root $(ROOT))
 
 clean-venvs:
 	rm -rf $(VENV) $(SPV)
