@@ -181,10 +181,14 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #65283375
+# %% ../nbs/00_core.ipynb #3bb1e87a
+def _umask()->int:
+    m = os.umask(0); os.umask(m); return m
+
 def _tmp_name(p:Path)->Path:
     fd, tmp = tempfile.mkstemp(prefix=f'.{p.name}.', suffix='.tmp', dir=p.parent)
-    os.close(fd); return Path(tmp)
+    os.close(fd); os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+    return Path(tmp)
 
 @contextmanager
 def atomic_path(path, suffix:str|None=None):
@@ -231,6 +235,7 @@ def atomic_dir(path):
     "Yield a temporary folder beside `path`; on success it replaces `path` (any old one is removed)."
     p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{p.name}.', suffix='.tmp', dir=p.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         if p.exists():

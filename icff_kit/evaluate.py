@@ -10,7 +10,7 @@ from .core import IcffError, get_logger
 
 # %% auto #0
 __all__ = ['log_softmax', 'track_level', 'level_scores', 'bootstrap_ci', 'evaluate_predictions', 'format_result', 'load_model',
-           'evaluate_run', 'cli_evaluate']
+           'evaluate_run', 'cli_evaluate', 'latest_run', 'Predictor', 'cli_predict']
 
 # %% ../nbs/41_evaluate.ipynb #8a551163
 def log_softmax(x:np.ndarray, axis:int=-1)->np.ndarray:
@@ -172,3 +172,82 @@ def cli_evaluate(argv:list[str])->int:
     print(format_result(r))
     if a.json: atomic_write_json(a.json, r)
     return 0
+
+# %% ../nbs/41_evaluate.ipynb #1c8b5c2e
+def latest_run(runs=None):
+    "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
+    from pathlib import Path
+    from icff_kit.core import cache_dir
+    d = Path(runs or cache_dir()/'runs')
+    done = sorted(d.glob('*/metrics.json'), key=lambda p: p.stat().st_mtime) if d.exists() else []
+    if not done: raise IcffError(f"no trained run found under {d}: train one with `icff train`, or pass --run RUN_DIR")
+    return done[-1].parent
+
+class Predictor:
+    "Classify songs with a trained run: separate, extract features, score every window, aggregate."
+    def __init__(self, run_dir=None,  # a run folder; None: the latest finished run
+                 backend:str|None=None): # separation backend; None: the run's own
+        from pathlib import Path
+        from icff_kit.core import load_config
+        self.run_dir = Path(run_dir) if run_dir else latest_run()
+        if not (self.run_dir/'config.json').exists(): raise IcffError(f"{self.run_dir}: not a run folder (no config.json); train one with `icff train`")
+        self.cfg = load_config(self.run_dir/'config.json')
+        self.model, self.classes = load_model(self.run_dir)
+        self.backend = backend or self.cfg.separation.backend
+        if self.backend == 'reference': self.backend = 'spleeter'  # a song has no reference stems
+        self._sep = None
+    def __enter__(self): return self
+    def __exit__(self, *a): self.close()
+    def close(self):
+        if self._sep is not None: self._sep.close(); self._sep = None
+    @property
+    def needs_1d(self): return self.cfg.model.variant != '2d'
+    def separator(self):
+        from icff_kit.separation import Separator
+        if self._sep is None: self._sep = Separator(self.backend, self.cfg.separation.model)
+        return self._sep
+
+    def predict(self, path, top:int=3)->dict:
+        "Genre probabilities of one song: dict(file, top [(genre, p)], probs {genre: p}, n_windows, seconds)."
+        import time, torch
+        from icff_kit.features import load_excerpt, mel_crops, inputs_1d
+        t0 = time.perf_counter(); cfg, sr = self.cfg, self.cfg.audio.sr
+        y = load_excerpt(path, cfg)
+        img = torch.from_numpy(mel_crops(y, sr, cfg, what=str(path))).float() / 255
+        xt = xf = None
+        if self.needs_1d:
+            acc = self.separator().separate_array(y, sr)['accompaniment']
+            a, b = inputs_1d(acc, sr, cfg, what=str(path))
+            n = min(len(a), len(img)); img = img[:n]
+            xt, xf = torch.from_numpy(np.asarray(a[:n], np.float32)), torch.from_numpy(np.asarray(b[:n], np.float32))
+        with torch.no_grad(): logp = torch.log_softmax(self.model(img, xt, xf).float(), -1).numpy()
+        p = np.exp(log_softmax(logp.mean(0)))
+        order = np.argsort(-p)
+        return dict(file=str(path), top=[(self.classes[i], float(p[i])) for i in order[:top]],
+                    probs={c: float(v) for c, v in zip(self.classes, p)}, n_windows=int(len(logp)),
+                    seconds=round(time.perf_counter() - t0, 3), run=str(self.run_dir), separation=self.backend if self.needs_1d else None)
+
+# %% ../nbs/41_evaluate.ipynb #eb4bb29d
+def cli_predict(argv:list[str])->int:
+    "`icff predict`: the genres of songs."
+    import argparse, sys
+    from icff_kit.core import atomic_write_json
+    p = argparse.ArgumentParser(prog='icff predict', description='Genre of any song (wav, mp3, flac, au, ogg): separate, extract features, classify every 3 s window, aggregate.')
+    p.add_argument('files', nargs='+', help='audio files')
+    p.add_argument('--run', help='trained run folder (default: the latest finished run in $ICFF_CACHE/runs)')
+    p.add_argument('--top', type=int, default=3, help='genres to print per song (default 3)')
+    p.add_argument('--backend', choices=('spleeter', 'repet'), help="separation backend (default: the run's)")
+    p.add_argument('--json', help='write all predictions as JSON here')
+    a = p.parse_args(argv)
+    out, failed = [], []
+    with Predictor(a.run, a.backend) as pr:
+        print(f"run {pr.run_dir.name} ({pr.cfg.model.variant}, {pr.cfg.profile} profile, classes: {', '.join(pr.classes)})")
+        for f in a.files:
+            try: r = pr.predict(f, a.top)
+            except IcffError as e:
+                print(f'{f}: error: {e}', file=sys.stderr); failed.append(dict(file=str(f), error=str(e))); continue
+            out.append(r)
+            print(f"{f}: " + ', '.join(f'{g} {q:.2f}' for g, q in r['top']) + f"  ({r['n_windows']} windows, {r['seconds']:.1f} s)")
+    if a.json: atomic_write_json(a.json, dict(predictions=out, failed=failed))
+    if failed and not out: raise IcffError(f"no file could be classified; first problem: {failed[0]['error']}")
+    return 1 if failed else 0

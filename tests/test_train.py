@@ -74,3 +74,26 @@ def test_killed_run_resumes(env):
     h = pd.read_csv(run / 'history.csv')
     assert list(h['epoch']) == list(range(len(h))) and len(h) > done
     assert json.loads((run / 'metrics.json').read_text())['epochs_run'] == len(h)
+
+SHARED = Path(__file__).resolve().parents[2] / 'shared' / 'data'
+
+@pytest.mark.skipif(not (SHARED / 'gtzan_au').exists(), reason='../shared/data not present')
+@pytest.mark.parametrize('backend', ['repet', 'spleeter'])
+def test_predict_any_song(env, backend):
+    run = env['d'] / 'run_pred'
+    if not (run / 'metrics.json').exists():
+        assert icff(env, 'train', *BASE, '--root', env['root'], '--out', run, '--epochs', '1').returncode == 0
+    song = SHARED / 'gtzan_au' / 'genres' / 'rock' / 'rock.00000.au'
+    bad = env['d'] / 'broken.mp3'; bad.write_bytes(b'ID3 not really an mp3')
+    out = env['d'] / f'pred-{backend}.json'
+    r = icff(env, 'predict', song, bad, '--run', run, '--top', '2', '--backend', backend, '--json', out)
+    assert r.returncode == 1, r.stderr            # one file failed, the other was classified
+    assert 'broken.mp3' in r.stderr and 'rock.00000.au:' in r.stdout
+    j = json.loads(out.read_text())
+    p = j['predictions'][0]
+    assert len(p['top']) == 2 and abs(sum(p['probs'].values()) - 1) < 1e-5 and p['n_windows'] == 2  # smoke: 6 s -> 2 windows
+    assert j['failed'][0]['file'].endswith('broken.mp3')
+
+def test_predict_without_a_run(env, tmp_path):
+    r = icff(dict(env, env={**env['env'], 'ICFF_CACHE': str(tmp_path)}), 'predict', 'x.wav')
+    assert r.returncode == 1 and 'no trained run found' in r.stderr
