@@ -62,7 +62,7 @@ bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 reproduce: setup
-	$(BIN)/icff reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(ROOT),--root $(ROOT))
+	$(BIN)/icff reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(ROOT),--root $(ROOT)) $(ARGS)
 
 clean-venvs:
 	rm -rf $(VENV) $(SPV)

@@ -12,7 +12,7 @@ from .core import IcffError, atomic_path, get_logger
 # %% auto #0
 __all__ = ['GTZAN_F_PARTNERS', 'ISMIR_F_PARTNERS', 'FUSION_PARTNERS', 'partners_for', 'load_predictions', 'confusion',
            'error_shares', 'partner_bias', 'pooled_bias', 'bias_frame', 'pooled_frame', 'save_png', 'save_html',
-           'plot_error_flow', 'plot_partner_share', 'plot_bias_vs_fusion', 'plotly_bias']
+           'plot_error_flow', 'plot_partner_share', 'plot_bias_vs_fusion', 'plot_pooled_bias', 'plotly_bias']
 
 # %% ../nbs/50_bias.ipynb #e7f2d9c8
 _log = get_logger('icff_kit.bias')
@@ -158,7 +158,7 @@ def plot_error_flow(cms:dict,          # {run name: (C, C) confusion counts}
     if title: fig.suptitle(title)
     fig.tight_layout(); return fig
 
-# %% ../nbs/50_bias.ipynb #5d2e0749
+# %% ../nbs/50_bias.ipynb #ad4c91bf
 def plot_partner_share(df:pd.DataFrame, # `bias_frame` output
                        hue:str='variant', title:str='')->'matplotlib.figure.Figure':
     "Bars: the partner share of each genre's errors per run; dashes: the chance share."
@@ -183,16 +183,29 @@ def plot_bias_vs_fusion(pf:pd.DataFrame, # `pooled_frame(df, by=('variant', 'fus
     if title: fig.suptitle(title)
     fig.tight_layout(); return fig
 
-# %% ../nbs/50_bias.ipynb #d629aec7
-def plotly_bias(df:pd.DataFrame,  # `bias_frame` output (x='genre') or `pooled_frame(..., by=('variant', 'fusion'))` (x='fusion')
+def plot_pooled_bias(pf:pd.DataFrame, # `pooled_frame` output of one fusion level (a real dataset)
+                     title:str='')->'matplotlib.figure.Figure':
+    "Bars per run: pooled partner share of errors, share of items taken for a partner, and error rate."
+    import matplotlib.pyplot as plt; import seaborn as sns
+    cols = {'partner_share': 'partner share of errors', 'partner_rate': 'items taken for a partner', 'error_rate': 'error rate'}
+    d = pf.melt(id_vars='variant', value_vars=list(cols), var_name='measure', value_name='value')
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    sns.barplot(data=d.assign(value=d.value.astype(float), measure=d.measure.map(cols)), x='measure', y='value', hue='variant', ax=ax)
+    ax.hlines(pf.chance_share.mean(), -.4, .4, colors='k', linestyles=':', label='chance share'); ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.05); ax.set_xlabel(''); ax.set_ylabel(''); ax.set_title(title); fig.tight_layout(); return fig
+
+# %% ../nbs/50_bias.ipynb #fcfea106
+def plotly_bias(df:pd.DataFrame,  # `bias_frame` output (x='genre'), or `pooled_frame` output (x='fusion' or 'variant')
                 x:str='genre', title:str=''):
-    "A plotly figure of the partner share per genre (grouped bars) or against the fusion level (lines)."
+    "A plotly figure of the partner share per genre (grouped bars), against the fusion level (lines), or per run (bars)."
     import plotly.express as px
     d = df.assign(partner_share=df.partner_share.astype(float))
     if x == 'genre':
         fig = px.bar(d, x='genre', y='partner_share', color='variant', barmode='group', hover_data=['errors', 'partner_errors', 'partners', 'top_error'])
     elif x == 'fusion':
         fig = px.line(d, x='fusion', y='partner_share', color='variant', markers=True, hover_data=['errors', 'partner_errors', 'error_rate'])
-    else: raise IcffError(f"x must be 'genre' or 'fusion', not {x!r}")
+    elif x == 'variant':
+        fig = px.bar(d, x='variant', y='partner_share', color='variant', hover_data=['errors', 'partner_errors', 'error_rate', 'partner_rate', 'chance_share'])
+    else: raise IcffError(f"x must be 'genre', 'fusion' or 'variant', not {x!r}")
     fig.update_layout(title=title, yaxis_range=[0, 1.05], yaxis_title="partner share of errors")
     return fig

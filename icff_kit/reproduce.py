@@ -22,7 +22,7 @@ __all__ = ['ARTEFACTS', 'AUGS', 'SYNTH_SIZES', 'SYNTH_FUSION', 'FUSION_LEVELS', 
            'ablation_table', 'plot_ablation', 'confusion_panels', 'panels_long', 'confusion_results', 'recall_table',
            'find_triples', 'triples_dir', 'separation_eval', 'sdr_table', 'sep_source', 'median_track', 'plotly_sdr',
            'separated_pair', 'plot_separation', 'overlap_share', 'fusion_sets', 'fusion_bias', 'at_level', 'top_level',
-           'bias_results', 'run_report', 'write_index', 'reproduce', 'cli_reproduce']
+           'bias_results', 'bias_trend', 'run_report', 'write_index', 'reproduce', 'cli_reproduce']
 
 # %% ../nbs/51_reproduce.ipynb #bb3e8128
 _log = get_logger('icff_kit.reproduce')
@@ -563,7 +563,7 @@ def fusion_bias(rep:Report, sets:dict, variants=('2d', '1d', 'ic'), aug:str='o',
     df = pd.concat(frames, ignore_index=True)
     return dict(frame=df, pooled=pooled_frame(df, by=('variant', 'fusion')), cms=cms, classes=classes, partners=partners)
 
-# %% ../nbs/51_reproduce.ipynb #617f73c0
+# %% ../nbs/51_reproduce.ipynb #fcf8c5dd
 def at_level(df:pd.DataFrame, level)->pd.DataFrame:
     "Rows of a `fusion_bias` frame at one fusion level (None: the real dataset's)."
     return df[df.fusion.isna()] if level is None else df[df.fusion == level]
@@ -576,8 +576,9 @@ def top_level(fb:dict):
 def bias_results(fb:dict)->dict:
     "measured / reported sections and headlines of F6 (`fusion_bias` output), for `Report.results`."
     top = top_level(fb); pf = fb['pooled']; at = pf[pf.fusion.isna()] if top is None else pf[pf.fusion == top]
-    heads = [headline(f'partner share of errors, {r.variant}', r.partner_share, fusion=top, chance=r.chance_share) for r in at.itertuples()]
-    heads += [headline(f'windows taken for a partner, {r.variant}', r.partner_rate, fusion=top) for r in at.itertuples()]
+    lvl = {} if top is None else dict(fusion=top)
+    heads = [headline(f'partner share of errors, {r.variant}', r.partner_share, **lvl, chance=r.chance_share) for r in at.itertuples()]
+    heads += [headline(f'windows taken for a partner, {r.variant}', r.partner_rate, **lvl) for r in at.itertuples()]
     lv = sorted(f for f in fb['cms'] if f is not None)
     if len(lv) > 1:
         for v in pf.variant.unique():
@@ -588,6 +589,16 @@ def bias_results(fb:dict)->dict:
     return dict(measured=dict(pooled=pf, per_genre=fb['frame'], classes=fb['classes'], partners=fb['partners'], claims=claims,
                               confusion={('real' if f is None else f'{f:g}'): {v: cm for v, cm in d.items()} for f, d in fb['cms'].items()}),
                 reported={}, headlines=heads)
+
+def bias_trend(rep:Report, fb:dict):
+    "F6's trend figure (PNG and HTML): against the fusion level when there are several, else the pooled bias per variant."
+    from icff_kit.bias import plot_bias_vs_fusion, plot_pooled_bias, plotly_bias
+    pf = fb['pooled']
+    if pf.fusion.dropna().nunique() > 1:
+        rep.html(plotly_bias(pf, 'fusion', title='partner share of errors against fusion'), 'bias_vs_fusion.html')
+        return rep.png(plot_bias_vs_fusion(pf, title='bias against the fusion level'), 'bias_vs_fusion.png')
+    rep.html(plotly_bias(pf, 'variant', title='partner share of errors per variant'), 'bias_pooled.html')
+    return rep.png(plot_pooled_bias(pf, title='fusion genres pooled'), 'bias_pooled.png')
 
 # %% ../nbs/51_reproduce.ipynb #f276438e
 def _short_error(e:BaseException)->str:
