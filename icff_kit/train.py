@@ -70,7 +70,7 @@ def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict
 def _datasets():
     from icff_kit.datasets import DATASETS; return DATASETS
 
-# %% ../nbs/40_train.ipynb #c29f5dd3
+# %% ../nbs/40_train.ipynb #acae3712
 class PairSet:
     "Index of (track, accompaniment copy, window) samples over memory-mapped cached features."
     def __init__(self, tracks:Tracks, side:str, cache=None, aug:str|None=None):
@@ -79,9 +79,9 @@ class PairSet:
         cfg = tracks.cfg; self.cfg, self.side = cfg, side
         self.fc = cache or FeatureCache(mmap=True)
         ids = list(tracks.splits[side]); df = tracks.df.loc[ids]
-        kinds = copies(aug or cfg.train.aug) if side == 'train' else ['o']
-        if not _needs_1d(cfg): kinds = ['o']
-        rep = precompute(df, cfg, tracks.stems if _needs_1d(cfg) else None, ''.join(k for k in kinds if k != 'o') or 'o', self.fc, desc=f'features {side}')
+        combo = (aug or cfg.train.aug) if side == 'train' and _needs_1d(cfg) else 'o'  # augmented copies: training side only
+        kinds = copies(combo)
+        rep = precompute(df, cfg, tracks.stems if _needs_1d(cfg) else None, combo, self.fc, desc=f'features {side}')
         drop = {b['track_id'] for b in rep['bad']}
         self.bad = rep['bad']
         lab = {c: i for i, c in enumerate(tracks.classes)}
