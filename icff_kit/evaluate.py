@@ -173,7 +173,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #1c8b5c2e
+# %% ../nbs/41_evaluate.ipynb #c4842eb5
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -192,10 +192,12 @@ class Predictor:
         self.run_dir = Path(run_dir) if run_dir else latest_run()
         if not (self.run_dir/'config.json').exists(): raise IcffError(f"{self.run_dir}: not a run folder (no config.json); train one with `icff train`")
         self.cfg = load_config(self.run_dir/'config.json')
-        self.model, self.classes = load_model(self.run_dir)
         self.backend = backend or self.cfg.separation.backend
         if self.backend == 'reference': self.backend = 'spleeter'  # a song has no reference stems
         self._sep = None
+        if self.needs_1d: self.separator().start()   # TF starts in its own process while torch and the model load here
+        try: self.model, self.classes = load_model(self.run_dir)
+        except BaseException: self.close(); raise
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
     def close(self):

@@ -227,7 +227,7 @@ def _iter_repet(sep, items):
             yield p, Stems(Path(p), sr, r['vocals'], r['accompaniment'], 'repet', time.perf_counter() - t)
         except IcffError as e: yield p, e
 
-# %% ../nbs/20_separation.ipynb #468159bc
+# %% ../nbs/20_separation.ipynb #85fce491
 class Separator:
     "Vocal/accompaniment separation with one backend; a context manager holding the Spleeter worker."
     def __init__(self, backend='spleeter', # spleeter | repet (or a resolved `Backend`)
@@ -236,17 +236,35 @@ class Separator:
                  threads:int=0,            # TF threads in the worker (0: TF's default)
                  ahead:int=2):             # files decoded ahead of the worker
         self.backend = resolve_backend(backend, model, fallback)
-        self.threads, self.ahead, self._w = threads, ahead, None
+        self.threads, self.ahead, self._w, self._bg = threads, ahead, None, None
         if self.backend.fallback: log.warning(f'Separator uses the FALLBACK backend repet: {self.backend.fallback}')
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
     def close(self, kill:bool=False):
         "Stop the worker (at once with `kill`)."
+        try: self._join()
+        except Exception as e: log.debug(f'spleeter worker start failed before it was used: {e}')
         if self._w is not None:
             if kill: self._w.proc.kill()
             self._w.close(); self._w = None
+    def start(self)->Separator:
+        "Start the Spleeter worker in the background and return at once (TF's start-up overlaps the caller's own work); the first separation waits for it."
+        if self.backend.name == 'spleeter' and self._w is None and self._bg is None:
+            box = {}
+            def go():
+                try: box['w'] = _Worker(self.backend.model, self.threads)
+                except BaseException as e: box['err'] = e
+            self._bg = (threading.Thread(target=go, daemon=True, name='spleeter-start'), box); self._bg[0].start()
+        return self
+    def _join(self):
+        "Wait for a background start; its error (a model that does not load, ...) is raised here."
+        if self._bg is None: return
+        (t, box), self._bg = self._bg, None
+        t.join(); self._w = box.get('w', self._w)
+        if 'err' in box: raise box['err']
     def worker(self)->_Worker:
         "The running Spleeter worker (started on first use, restarted after a crash)."
+        self._join()
         if self._w is None or self._w.proc.poll() is not None: self._w = _Worker(self.backend.model, self.threads)
         return self._w
 

@@ -153,3 +153,26 @@ def test_finetune_end_to_end(tmp_path):
     from icff_kit.weights import check_spleeter_model
     assert check_spleeter_model(out, full=True)['kind'] == 'finetuned'
     assert main(['separate', str(root / sorted(os.listdir(root))[0] / 'mixture.flac'), '--model', str(out)]) == 0
+
+def test_background_start_hands_over_the_worker_or_its_error(tmp_path, monkeypatch):
+    "Separator.start() returns at once; the first separation waits for the worker, or raises the error it failed with."
+    import threading
+    from icff_kit import separation as S
+    gate, made = threading.Event(), []
+    class Fake:
+        def __init__(self, model, threads):
+            gate.wait(10)
+            if model == 'broken': raise S.SeparationError('spleeter worker could not load broken: bad checkpoint')
+            made.append(self); self.proc = type('P', (), {'poll': lambda self: None, 'kill': lambda self: None})()
+        def close(self): self.closed = True
+    monkeypatch.setattr(S, '_Worker', Fake)
+    sep = S.Separator(S.Backend('spleeter', 'ok', 'f', {}), fallback=False)
+    assert sep.start() is sep and sep._w is None and sep._bg[0].is_alive()   # not blocked by the (held) start-up
+    gate.set(); w = sep.worker()
+    assert w is made[0] and sep.worker() is w and len(made) == 1             # one worker, handed over once
+    sep.close(); assert w.closed
+    bad = S.Separator(S.Backend('spleeter', 'broken', 'f', {}), fallback=False).start()
+    with pytest.raises(S.SeparationError, match='broken'): bad.worker()
+    bad.close()                                                               # nothing left to raise
+    quiet = S.Separator(S.Backend('spleeter', 'broken', 'f', {}), fallback=False).start()
+    quiet.close()                                                             # an unused failed start does not raise on close
