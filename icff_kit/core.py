@@ -114,12 +114,12 @@ class Config:
     train:TrainCfg=field(default_factory=TrainCfg)
     separation:SepCfg=field(default_factory=SepCfg)
 
-# %% ../nbs/00_core.ipynb #b433c57d
+# %% ../nbs/00_core.ipynb #7cad37f3
 PROFILES = {
     'smoke': dict(audio=dict(sr=22050, clip_seconds=6.),
                   features=dict(n_mels=64, crop_h=64, crop_w=64, n_fft_2d=1024, t_frames=16, n_fft_1d=256),
                   model=dict(cnn2d_widths=(8, 8, 8, 16, 16, 16, 16, 32, 32), cnn1d_widths=(8, 16), d_model=32, hidden=64),
-                  train=dict(epochs=2, batch_size=16, patience=2)),
+                  train=dict(epochs=4, batch_size=8, lr=2e-3, patience=3)),
     'cpu': dict(),
     'paper': dict(audio=dict(sr=44100),
                   features=dict(crop_h=256, crop_w=256, n_fft_2d=4096, t_frames=64, n_fft_1d=2048),

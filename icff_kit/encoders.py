@@ -11,13 +11,23 @@ import torch.nn.functional as F
 from .core import IcffError
 
 # %% auto #0
-__all__ = ['N_POOL_2D', 'OUT_LEN_1D', 'CNN2d', 'plan_strides', 'conv_out_len', 'CNN1d', 'concat1d', 'Encoder1d']
+__all__ = ['N_POOL_2D', 'OUT_LEN_1D', 'WarmBatchNorm', 'CNN2d', 'plan_strides', 'conv_out_len', 'CNN1d', 'concat1d', 'Encoder1d']
 
-# %% ../nbs/30_encoders.ipynb #5ce1b3ad
+# %% ../nbs/30_encoders.ipynb #234e441f
+class WarmBatchNorm(nn.BatchNorm2d):
+    "BatchNorm2d whose running statistics are the plain average of the first batches (momentum max(1/n, 0.1)), then the usual 10% moving average."
+    _warm = True
+    def forward(self, x:torch.Tensor)->torch.Tensor:
+        if self._warm and self.training and self.track_running_stats:
+            n = int(self.num_batches_tracked)                # batches seen before this one
+            self.momentum = max(0.1, 1. / (n + 1))
+            if n >= 9: self._warm = False                    # momentum stays 0.1 from here on
+        return super().forward(x)
+
 def _conv2d_block(ci:int, co:int, k:int, pool:bool, bn:bool)->list:
     "conv k x k (same padding) [-> 2x2 max-pool] [-> BatchNorm] -> ELU."
     return ([nn.Conv2d(ci, co, k, padding=k // 2, bias=not bn)] + ([nn.MaxPool2d(2)] if pool else [])
-            + ([nn.BatchNorm2d(co)] if bn else []) + [nn.ELU()])
+            + ([WarmBatchNorm(co)] if bn else []) + [nn.ELU()])
 
 N_POOL_2D = 5  # the stem's pool and four more: a crop shrinks by 2**5 = 32
 
@@ -77,7 +87,7 @@ def conv_out_len(n:int, strides:tuple)->int:
     for s in strides: n = -(-n // s)
     return n
 
-# %% ../nbs/30_encoders.ipynb #e682868c
+# %% ../nbs/30_encoders.ipynb #3d4b96c7
 class CNN1d(nn.Module):
     "Per-frame 1D CNN shared over the T frames: (B, T, n) -> (B, T, n')."
     def __init__(self,
@@ -91,7 +101,7 @@ class CNN1d(nn.Module):
         layers, ci = [], 1
         for co, s in zip(widths, self.strides):
             layers += [nn.Conv2d(ci, co, (1, 2 * s + 1), (1, s), (0, s), bias=not batchnorm)]
-            layers += ([nn.BatchNorm2d(co)] if batchnorm else []) + [nn.ELU()]
+            layers += ([WarmBatchNorm(co)] if batchnorm else []) + [nn.ELU()]
             ci = co
         layers.append(nn.Conv2d(ci, 1, 1))            # channel mix -> one value per position
         self.net = nn.Sequential(*layers).to(memory_format=torch.channels_last)

@@ -13,9 +13,9 @@ from .core import (Config, IcffError, atomic_path, atomic_write_json, atomic_wri
                            config_to_dict, get_logger, input_shapes, load_config, profile, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['Tracks', 'prepare_tracks', 'PairSet', 'loader', 'LitICFF', 'AtomicCheckpointIO', 'History', 'predict_windows',
-           'run_key', 'run_dir_for', 'run_experiment', 'load_run', 'tone_dataset', 'config_from_args',
-           'train_arguments', 'cli_train']
+__all__ = ['CODE_MODULES', 'Tracks', 'prepare_tracks', 'PairSet', 'loader', 'LitICFF', 'AtomicCheckpointIO', 'History',
+           'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'run_experiment', 'load_run',
+           'tone_dataset', 'config_from_args', 'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
@@ -202,10 +202,23 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #f37f8f90
+# %% ../nbs/40_train.ipynb #da74c096
+CODE_MODULES = ('features', 'augment', 'encoders', 'attention', 'model', 'train')
+
+def code_fingerprint()->str:
+    "Hash of the kit's sources that decide a run's numbers (`CODE_MODULES`)."
+    global _CODE_FP
+    if _CODE_FP is None:
+        import hashlib, importlib.util
+        h = hashlib.sha256()
+        for m in CODE_MODULES: h.update(Path(importlib.util.find_spec(f'icff_kit.{m}').origin).read_bytes())
+        _CODE_FP = h.hexdigest()[:12]
+    return _CODE_FP
+_CODE_FP = None
+
 def run_key(cfg:Config, root=None)->str:
-    "Cache key of an experiment: the config and the dataset root."
-    return config_hash(dict(cfg=config_to_dict(cfg), root=str(Path(root).resolve()) if root else None))
+    "Cache key of an experiment: the config, the dataset root and the code that trains it."
+    return config_hash(dict(cfg=config_to_dict(cfg), root=str(Path(root).resolve()) if root else None, code=code_fingerprint()))
 
 def run_dir_for(cfg:Config, root=None, runs=None)->Path:
     "Where `run_experiment` keeps a run."
@@ -257,7 +270,8 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
     m = evaluate_predictions(pred['track_id'], pred['label'], pred['logp'], tr.classes, seed=cfg.seed)
     m.update(run=out.name, dataset=cfg.dataset, variant=cfg.model.variant, profile=cfg.profile, aug=cfg.train.aug, seed=cfg.seed,
              epochs_run=len(hist.rows), best_checkpoint=best.name, n_train_samples=len(sets['train']),
-             n_train_tracks=len(sets['train'].track_ids), n_valid_tracks=len(sets['valid'].track_ids), separation=cfg.separation.backend)
+             n_train_tracks=len(sets['train'].track_ids), n_valid_tracks=len(sets['valid'].track_ids), separation=cfg.separation.backend,
+             code=code_fingerprint())
     atomic_write_json(out/'metrics.json', m)
     return load_run(out)
 

@@ -33,6 +33,18 @@ def test_every_variant_trains(env, variant, monkeypatch):
     assert np.isfinite([m['accuracy'], m['macro_f1'], m['test_loss']]).all()
     assert len(r['history']) == 1 and np.isfinite(r['history']['test_loss']).all()
 
+def test_smoke_profile_learns_the_tones(env, monkeypatch):
+    "With the smoke profile's defaults a short run must already beat chance in eval mode (BatchNorm statistics; see nbs/30_encoders)."
+    monkeypatch.setenv('ICFF_CACHE', env['env']['ICFF_CACHE']); monkeypatch.setenv('ICFF_PROGRESS', '0')
+    from icff_kit.core import profile
+    from icff_kit.train import run_experiment, tone_dataset
+    root = tone_dataset(env['d'] / 'tones4', genres=('blues', 'rock', 'jazz', 'pop'), n_per_genre=6)
+    cfg = profile('smoke', dataset='synth', model__variant='2d', separation__backend='reference')
+    r = run_experiment(cfg, root, progress_bar=False)
+    h = r['history']
+    assert h['val_acc'].max() >= 0.75, h                                     # chance: 0.25
+    assert r['metrics']['accuracy'] >= 0.75, r['metrics']['confusion']
+
 def test_train_then_evaluate_cli(env):
     run = env['d'] / 'run_ic'
     r = icff(env, 'train', *BASE, '--root', env['root'], '--out', run, '--epochs', '2', '--aug', 'abc')
