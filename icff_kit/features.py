@@ -424,7 +424,6 @@ def accompaniment_stems(df,            # manifest rows: track_id, path (and acco
         else: bad.append(dict(track_id=t, path=str(p), reason=f"{p}: no {backend} accompaniment stem (separation failed)"))
     return stems, bad
 
-_stems = accompaniment_stems
 
 def _subset(df, n:int|None):
     if not n or n >= len(df): return df

@@ -44,7 +44,7 @@ def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict
     "Manifest, classes, band limit, split and accompaniment stems of `cfg.dataset` under `root`."
     from icff_kit.datasets import load_manifest, get_spec
     from icff_kit.splits import split_from_config, check_leakage
-    from icff_kit.features import resolve_fmax, _stems
+    from icff_kit.features import resolve_fmax, accompaniment_stems
     cfg = copy.deepcopy(cfg)
     df = load_manifest(cfg.dataset, root) if df is None else df
     if len(df) == 0: raise IcffError(f"dataset {cfg.dataset!r} under {root}: no usable tracks")
@@ -61,7 +61,7 @@ def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict
     df = df[df['track_id'].astype(str).isin(keep)].set_index('track_id', drop=False)
     bad, stems = [], None
     if _needs_1d(cfg):
-        stems, bad = _stems(df, cfg.separation.backend, cfg.separation.model)
+        stems, bad = accompaniment_stems(df, cfg.separation.backend, cfg.separation.model)
         if bad:
             _log.warning(f"{len(bad)} tracks without an accompaniment stem are skipped: {bad[0]['reason']}")
             drop = {b['track_id'] for b in bad}; splits = {k: [t for t in v if t not in drop] for k, v in splits.items()}
