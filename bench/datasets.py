@@ -1,5 +1,5 @@
 """Dataset speed: (1) scan + validate ../shared/data/gtzan_mini (target < 20 s), (2) generate 100 synthetic 30 s
-tracks with stems through icff_kit.synth.generate_dataset (target >= 2 tracks/s on 2 cores).
+tracks with stems through icff_kit.synth_dataset.generate_dataset (target >= 2 tracks/s on 2 cores).
 
     .venv/bin/python bench/datasets.py [--root DIR] [--check tail] [--n-per-genre 10] [--seconds 30] [--skip-synth]
 """
@@ -16,9 +16,9 @@ def bench_scan(root:Path, check:str):
           f"{dt:.2f} s ({rep['n_tracks'] / dt:.0f} files/s) (target < 20 s)")
 
 def bench_synth(n_per_genre:int, seconds:float):
-    try: from icff_kit.synth import generate_dataset
+    try: from icff_kit.synth_dataset import generate_dataset
     except ImportError as e:
-        print(f"synth: not available (icff_kit.synth.generate_dataset cannot be imported: {e})"); return
+        print(f"synth: not available (icff_kit.synth_dataset.generate_dataset cannot be imported: {e})"); return
     out = Path(tempfile.mkdtemp(prefix='icff-bench-synth-'))
     try:
         t0 = time.perf_counter()

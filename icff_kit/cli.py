@@ -12,18 +12,18 @@ __all__ = ['COMMANDS', 'main']
 
 # %% ../nbs/70_cli.ipynb #0fab0971
 COMMANDS = {  # command: (module, function, one-line help)
-    'data manifest':     ('icff_kit.datasets',   'cli_manifest',  'scan and validate a dataset: counts per genre, durations, rates, bad files'),
-    'data synth':        ('icff_kit.synth',      'cli_synth',     'generate the synthetic fusion dataset (mix, vocals, accompaniment)'),
-    'models fetch':      ('icff_kit.weights',    'cli_fetch',     "fetch and verify Spleeter's pretrained 2-stems weights"),
-    'models check':      ('icff_kit.weights',    'cli_check',     'check that a Spleeter model folder holds a valid checkpoint'),
-    'separate':          ('icff_kit.separation', 'cli_separate',  'separate vocals and accompaniment (stem cache)'),
-    'separate-eval':     ('icff_kit.separation', 'cli_eval',      'SDR of separated stems against references, beside the mixture baseline'),
-    'separate-finetune': ('icff_kit.separation', 'cli_finetune',  'fine-tune the pretrained 2-stems model on (mixture, vocals, accompaniment) triples'),
-    'features':          ('icff_kit.features',   'cli_features',  'compute and cache the 2D and 1D features of a dataset'),
-    'train':             ('icff_kit.train',      'cli_train',     'train an ICFF-Net variant'),
-    'evaluate':          ('icff_kit.evaluate',   'cli_evaluate',  'score a trained run: accuracy, loss, macro-F1, confusion, 95% intervals'),
-    'predict':           ('icff_kit.evaluate',   'cli_predict',   'genre of any song: separate, extract, classify, aggregate'),
-    'reproduce':         ('icff_kit.reproduce',  'cli_reproduce', "run every report notebook of the paper's tables and figures (papermill)"),
+    'data manifest':     ('icff_kit.datasets',      'cli_manifest',  'scan and validate a dataset: counts per genre, durations, rates, bad files'),
+    'data synth':        ('icff_kit.synth_dataset', 'cli_synth',     'generate the synthetic fusion dataset (mix, vocals, accompaniment)'),
+    'models fetch':      ('icff_kit.weights',       'cli_fetch',     "fetch and verify Spleeter's pretrained 2-stems weights"),
+    'models check':      ('icff_kit.weights',       'cli_check',     'check that a Spleeter model folder holds a valid checkpoint'),
+    'separate':          ('icff_kit.separation',    'cli_separate',  'separate vocals and accompaniment (stem cache)'),
+    'separate-eval':     ('icff_kit.separation',    'cli_eval',      'SDR of separated stems against references, beside the mixture baseline'),
+    'separate-finetune': ('icff_kit.finetune',      'cli_finetune',  'fine-tune the pretrained 2-stems model on (mixture, vocals, accompaniment) triples'),
+    'features':          ('icff_kit.features',      'cli_features',  'compute and cache the 2D and 1D features of a dataset'),
+    'train':             ('icff_kit.train',         'cli_train',     'train an ICFF-Net variant'),
+    'evaluate':          ('icff_kit.evaluate',      'cli_evaluate',  'score a trained run: accuracy, loss, macro-F1, confusion, 95% intervals'),
+    'predict':           ('icff_kit.evaluate',      'cli_predict',   'genre of any song: separate, extract, classify, aggregate'),
+    'reproduce':         ('icff_kit.reproduce',     'cli_reproduce', "run every report notebook of the paper's tables and figures (papermill)"),
 }
 
 def _usage()->str:

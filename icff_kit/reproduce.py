@@ -135,8 +135,8 @@ def ensure_synth(profile_name:str='smoke', fusion:float=SYNTH_FUSION, seed:int=0
     n, s = synth_sizes(profile_name, n_per_genre, seconds)
     root = synth_root(profile_name, fusion, seed, n, s)
     if _synth_complete(root, n, s): return root
-    try: from icff_kit.synth import generate_dataset
-    except ImportError as e: raise IcffError(f"cannot generate the synthetic dataset: icff_kit.synth is not available ({e})") from None
+    try: from icff_kit.synth_dataset import generate_dataset
+    except ImportError as e: raise IcffError(f"cannot generate the synthetic dataset: icff_kit.synth_dataset is not available ({e})") from None
     _log.info(f'generating the synthetic dataset {root} ({n} tracks of {s:g} s per genre, fusion {fusion:g})')
     generate_dataset(root, n_per_genre=n, fusion=float(fusion), seconds=s, seed=int(seed), workers=workers)
     return root

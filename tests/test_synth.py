@@ -6,8 +6,9 @@ import pytest
 import soundfile as sf
 from icff_kit.core import IcffError
 from icff_kit.cli import main
-from icff_kit.synth import (GENRES, PARTNERS, RECIPES, MANIFEST_COLUMNS, render_track, sample_style, generate_dataset,
-                            cli_synth, espeak_bin, track_seed)
+from icff_kit.synth import GENRES, PARTNERS, RECIPES, render_track, sample_style
+from icff_kit.synth_dataset import MANIFEST_COLUMNS, generate_dataset, cli_synth, track_seed
+from icff_kit.voice import espeak_bin
 
 SR = 22050
 ENGINES = ['formant'] + (['espeak'] if espeak_bin() else [])
@@ -128,7 +129,7 @@ def test_bad_arguments_are_clear_errors(tmp_path, capsys, args, msg):
 
 
 def test_a_dead_worker_is_reported_and_replaced(tmp_path):
-    from icff_kit.synth import _Workers
+    from icff_kit.synth_dataset import _Workers
     w = _Workers(1)
     try:
         w.procs[0].kill(); w.procs[0].wait()
