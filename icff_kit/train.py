@@ -20,7 +20,7 @@ __all__ = ['CODE_MODULES', 'Tracks', 'prepare_tracks', 'PairSet', 'loader', 'Lit
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
 
-# %% ../nbs/40_train.ipynb #fece72e6
+# %% ../nbs/40_train.ipynb #1406cf86
 @dataclass
 class Tracks:
     "A dataset ready for features: manifest, classes, split and stems."
@@ -114,7 +114,7 @@ class PairSet:
             out['x_f1'] = np.stack([self.x1[x][1][w] for _, x, w in it]).astype(np.float32)
         return out
 
-# %% ../nbs/40_train.ipynb #d27f019b
+# %% ../nbs/40_train.ipynb #e38261a9
 def _torch_set(ps:PairSet):
     import torch
     class _DS(torch.utils.data.Dataset):
@@ -123,7 +123,7 @@ def _torch_set(ps:PairSet):
     return _DS()
 
 def loader(ps:PairSet, batch_size:int, shuffle:bool, seed:int=0, num_workers:int=0, rank:int=0, world:int=1):
-    "DataLoader of batches; under DDP each rank takes every `world`-th batch."
+    "DataLoader of batches; under DDP each rank takes every `world`-th batch, wrapping around so that all ranks take as many."
     import torch
     from torch.utils.data import BatchSampler, DataLoader, Sampler
     class _Batches(Sampler):
@@ -132,12 +132,13 @@ def loader(ps:PairSet, batch_size:int, shuffle:bool, seed:int=0, num_workers:int
             n = len(ps); order = np.random.default_rng(seed + self.epoch).permutation(n) if shuffle else np.arange(n)
             self.epoch += 1
             bs = [order[i:i + batch_size].tolist() for i in range(0, n, batch_size)]
+            if world > 1: bs = [bs[i % len(bs)] for i in range(len(self) * world)]  # wrap around: every rank gets the same number of batches
             return iter(bs[rank::world])
-        def __len__(self): return len(range(rank, math.ceil(len(ps) / batch_size), world))
+        def __len__(self): return math.ceil(math.ceil(len(ps) / batch_size) / world)
     return DataLoader(_torch_set(ps), sampler=_Batches(), batch_size=None, num_workers=num_workers,
                       persistent_workers=num_workers > 0)
 
-# %% ../nbs/40_train.ipynb #bd210afd
+# %% ../nbs/40_train.ipynb #21926370
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -156,13 +157,14 @@ class LitICFF(L.LightningModule):
 
     def training_step(self, b, i):
         loss = F.cross_entropy(self(b), b['y'])
-        self.log('train_loss', loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(b['y']))
+        self.log('train_loss', loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(b['y']), sync_dist=True)
         return loss
 
     def validation_step(self, b, i, dataloader_idx=0):
         name = ('val', 'test')[dataloader_idx]; logits = self(b)
-        self.log(f'{name}_loss', F.cross_entropy(logits, b['y']), on_epoch=True, prog_bar=name == 'val', batch_size=len(b['y']), add_dataloader_idx=False)
-        self.log(f'{name}_acc', (logits.argmax(1) == b['y']).float().mean(), on_epoch=True, prog_bar=name == 'val', batch_size=len(b['y']), add_dataloader_idx=False)
+        kw = dict(on_epoch=True, prog_bar=name == 'val', batch_size=len(b['y']), add_dataloader_idx=False, sync_dist=True)  # DDP: every rank's batches
+        self.log(f'{name}_loss', F.cross_entropy(logits, b['y']), **kw)
+        self.log(f'{name}_acc', (logits.argmax(1) == b['y']).float().mean(), **kw)
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
@@ -202,7 +204,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #da74c096
+# %% ../nbs/40_train.ipynb #45c7b1e5
 CODE_MODULES = ('features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
@@ -227,35 +229,39 @@ def run_dir_for(cfg:Config, root=None, runs=None)->Path:
 def _trainer_kw(cfg:Config, accelerator:str, devices):
     gpu = accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
     prec = cfg.train.precision if cfg.train.precision != 'auto' else ('16-mixed' if gpu else '32-true')
-    n = (torch.cuda.device_count() if devices in ('auto', -1) else int(devices)) if gpu else 1
-    return dict(accelerator='gpu' if gpu else 'cpu', devices=n if gpu else 1, precision=prec,
-                strategy='ddp' if gpu and n > 1 else 'auto'), n
+    auto = devices in ('auto', -1, None)
+    n = (torch.cuda.device_count() if auto else int(devices)) if gpu else (1 if auto else int(devices))  # several CPU processes: DDP over gloo
+    if n < 1: raise IcffError(f"devices must be 'auto' or a number >= 1, got {devices!r}")
+    return dict(accelerator='gpu' if gpu else 'cpu', devices=n, precision=prec, strategy='ddp' if n > 1 else 'auto'), n
 
 def run_experiment(cfg:Config,            # the experiment (profile, dataset, variant, aug, seed, ...)
                    root=None,             # dataset root (default: $ICFF_DATA/<dataset folder>)
                    out=None,              # run folder (default: `run_dir_for(cfg, root)`)
                    force:bool=False,      # train again even if a finished result exists
                    accelerator:str='auto', devices='auto',
-                   progress_bar:bool=True)->dict:
+                   progress_bar:bool|None=None)->dict: # None: shown unless ICFF_PROGRESS=0
     "Train, evaluate and cache one experiment; returns dict(run_dir, metrics, history, config)."
     from icff_kit.evaluate import evaluate_predictions
     out = Path(out) if out else run_dir_for(cfg, root)
-    if (out/'metrics.json').exists() and not force:
-        return load_run(out)
-    if force and out.exists(): shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    ddp_child = int(os.environ.get('LOCAL_RANK', '0') or 0) > 0   # a process Lightning started for DDP: rank 0 owns the folder
+    if not ddp_child:
+        if (out/'metrics.json').exists() and not force: return load_run(out)
+        if force and out.exists(): shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     tr = prepare_tracks(cfg, root); cfg = tr.cfg
-    save_config(cfg, out/'config.json')
-    atomic_write_json(out/'splits.json', dict(tr.splits, classes=tr.classes, root=str(root) if root else None, bad=tr.bad))
+    if not ddp_child:
+        save_config(cfg, out/'config.json')
+        atomic_write_json(out/'splits.json', dict(tr.splits, classes=tr.classes, root=str(root) if root else None, bad=tr.bad))
     sets = {s: PairSet(tr, s) for s in ('train', 'valid', 'test')}
     kw, world = _trainer_kw(cfg, accelerator, devices)
     model_args = __import__('icff_kit.model', fromlist=['ICFFNet']).ICFFNet.from_config(cfg).init_args
     lit = LitICFF(model_args, cfg.train.lr, cfg.train.weight_decay, cfg.train.epochs, tr.classes)
     ck = L.pytorch.callbacks.ModelCheckpoint(dirpath=out/'checkpoints', filename='best', monitor='val_loss', mode='min', save_top_k=1, save_last=True)
     hist = History(out/'history.csv')
+    bar = os.environ.get('ICFF_PROGRESS', '1') != '0' if progress_bar is None else progress_bar
     trainer = L.Trainer(max_epochs=cfg.train.epochs, callbacks=[ck, hist, L.pytorch.callbacks.EarlyStopping('val_loss', patience=cfg.train.patience)],
-                        plugins=[AtomicCheckpointIO()], logger=False, enable_progress_bar=progress_bar, enable_model_summary=False,
+                        plugins=[AtomicCheckpointIO()], logger=False, enable_progress_bar=bar, enable_model_summary=False,
                         num_sanity_val_steps=0, use_distributed_sampler=False, default_root_dir=out, **kw)
     rank = trainer.global_rank
     dl = lambda s, sh: loader(sets[s], cfg.train.batch_size, sh, cfg.seed, cfg.train.num_workers, rank, world)
@@ -300,7 +306,7 @@ def tone_dataset(out,                  # folder to write (synth layout: manifest
     atomic_write_text(d/'manifest.csv', pd.DataFrame(rows).to_csv(index=False))
     return d
 
-# %% ../nbs/40_train.ipynb #676efeb0
+# %% ../nbs/40_train.ipynb #bb742de8
 def config_from_args(a)->Config:
     "A config from the common command-line options."
     kw = dict(dataset=a.dataset, seed=a.seed, model__variant=a.variant, train__split=a.split, train__aug=a.aug)
@@ -333,11 +339,12 @@ def cli_train(argv:list[str])->int:
     train_arguments(p)
     p.add_argument('--out', help='run folder (default: $ICFF_CACHE/runs/<dataset>-<variant>-<profile>-<hash>)')
     p.add_argument('--force', action='store_true', help='train again even if finished')
-    p.add_argument('--gpus', default='auto', help="devices: 'auto', or a number (several GPUs use DDP)")
+    p.add_argument('--devices', '--gpus', dest='devices', default='auto', help="'auto' (every GPU, else one CPU process) or a number; more than one trains with DDP")
+    p.add_argument('--accelerator', default='auto', choices=('auto', 'cpu', 'gpu'), help='auto: a GPU when there is one')
     p.add_argument('--json', help='write the metrics JSON here too')
     a = p.parse_args(argv)
     cfg = config_from_args(a)
-    r = run_experiment(cfg, a.root, a.out, force=a.force, devices=a.gpus)
+    r = run_experiment(cfg, a.root, a.out, force=a.force, accelerator=a.accelerator, devices=a.devices)
     if not r: return 0
     from icff_kit.evaluate import format_result
     print(f"run: {r['run_dir']}"); print(format_result(r['metrics']))

@@ -61,6 +61,19 @@ def test_train_then_evaluate_cli(env):
     e2 = json.loads((env['d'] / 'e2.json').read_text())
     assert e2['n_tracks'] == 4 and e2['skipped_genres'] == ['pop'] and KEYS <= set(e2)
 
+def test_ddp_on_two_cpu_processes(env):
+    "The multi-device path (Lightning DDP, per-rank batches, rank 0 owns the run folder) on 2 CPU processes over gloo."
+    icff_bin = Path(sys.executable).parent / 'icff'   # Lightning relaunches the command line for rank 1
+    run = env['d'] / 'run_ddp'
+    args = [str(icff_bin), 'train', *BASE, '--variant', '2d', '--root', str(env['root']), '--out', str(run), '--epochs', '2',
+            '--devices', '2', '--accelerator', 'cpu']
+    for extra in ([], ['--force']):                   # --force: rank 1 must not wipe the folder rank 0 is writing
+        r = subprocess.run(args + extra, capture_output=True, text=True, env=env['env'], timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert 'GLOBAL_RANK: 1' in r.stderr and 'Starting with 2 processes' in r.stderr
+        h = json.loads((run / 'metrics.json').read_text())
+        assert h['epochs_run'] == 2 and h['n_tracks'] == 3 and (run / 'checkpoints' / 'best.ckpt').exists() and (run / 'config.json').exists()
+
 def test_evaluate_errors(env):
     r = icff(env, 'evaluate', env['d'] / 'no-such-run')
     assert r.returncode == 1 and 'no-such-run' in r.stderr and 'icff train' in r.stderr
