@@ -14,8 +14,8 @@ from .core import (Config, IcffError, atomic_path, atomic_write_json, atomic_wri
 
 # %% auto #0
 __all__ = ['CODE_MODULES', 'Tracks', 'prepare_tracks', 'PairSet', 'loader', 'LitICFF', 'AtomicCheckpointIO', 'History',
-           'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'run_experiment', 'load_run',
-           'tone_dataset', 'config_from_args', 'train_arguments', 'cli_train']
+           'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'flush_denormals', 'run_experiment',
+           'load_run', 'tone_dataset', 'config_from_args', 'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
@@ -204,7 +204,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #45c7b1e5
+# %% ../nbs/40_train.ipynb #d0e0dc49
 CODE_MODULES = ('features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
@@ -234,6 +234,10 @@ def _trainer_kw(cfg:Config, accelerator:str, devices):
     if n < 1: raise IcffError(f"devices must be 'auto' or a number >= 1, got {devices!r}")
     return dict(accelerator='gpu' if gpu else 'cpu', devices=n, precision=prec, strategy='ddp' if n > 1 else 'auto'), n
 
+def flush_denormals()->bool:
+    "On CPU, flush denormal floats to zero (x86 handles them many times slower; ELU's exp(x) of very negative x makes them)."
+    return torch.set_flush_denormal(True)
+
 def run_experiment(cfg:Config,            # the experiment (profile, dataset, variant, aug, seed, ...)
                    root=None,             # dataset root (default: $ICFF_DATA/<dataset folder>)
                    out=None,              # run folder (default: `run_dir_for(cfg, root)`)
@@ -255,6 +259,7 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
         atomic_write_json(out/'splits.json', dict(tr.splits, classes=tr.classes, root=str(root) if root else None, bad=tr.bad))
     sets = {s: PairSet(tr, s) for s in ('train', 'valid', 'test')}
     kw, world = _trainer_kw(cfg, accelerator, devices)
+    if kw['accelerator'] == 'cpu': flush_denormals()
     model_args = __import__('icff_kit.model', fromlist=['ICFFNet']).ICFFNet.from_config(cfg).init_args
     lit = LitICFF(model_args, cfg.train.lr, cfg.train.weight_decay, cfg.train.epochs, tr.classes)
     ck = L.pytorch.callbacks.ModelCheckpoint(dirpath=out/'checkpoints', filename='best', monitor='val_loss', mode='min', save_top_k=1, save_last=True)
