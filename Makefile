@@ -13,7 +13,7 @@ export ICFF_MODELS ?= $(CURDIR)/data/models
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_Q := -q --no-input
 
-.PHONY: setup system models demo test test-slow bench reproduce clean-venvs help
+.PHONY: setup system models demo test test-slow bench reproduce lab clean-venvs help
 DATASET ?= synth
 PROFILE ?= smoke
 
@@ -23,6 +23,7 @@ help:
 	@echo "make setup   only the set-up (venvs, system packages, Spleeter weights)"
 	@echo "make bench   run every benchmark under bench/"
 	@echo "make reproduce DATASET=synth PROFILE=smoke [ROOT=dir]   every table and figure of the paper (papermill)"
+	@echo "make lab     set up, add JupyterLab to .venv, and start it (nbs/60_explore.ipynb: the explorer)"
 
 setup: $(VENV)/.icff-ok $(SPV)/.icff-ok system models
 
@@ -63,6 +64,14 @@ bench: setup
 
 reproduce: setup
 	$(BIN)/icff reproduce --dataset $(DATASET) --profile $(PROFILE) $(if $(ROOT),--root $(ROOT)) $(ARGS)
+
+$(VENV)/.icff-lab: requirements-lab.txt $(VENV)/.icff-ok
+	@echo "set-up: JupyterLab in $(VENV)"
+	$(BIN)/pip install $(PIP_Q) -r requirements-lab.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+lab: setup $(VENV)/.icff-lab
+	$(BIN)/jupyter lab $(ARGS)
 
 clean-venvs:
 	rm -rf $(VENV) $(SPV)
