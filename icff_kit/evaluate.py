@@ -145,7 +145,7 @@ def evaluate_run(run_dir,             # a finished run folder (icff train / run_
     if cfg.features.fmax and low < cfg.features.fmax:
         get_logger('icff_kit.evaluate').warning(f"{dataset} has clips with Nyquist {low:g} Hz, below the band the run was trained on ({cfg.features.fmax:g} Hz)")
     cfg = copy.deepcopy(cfg); cfg.dataset = dataset
-    stems, bad = (accompaniment_stems(df, cfg.separation.backend, cfg.separation.model) if _needs_1d(cfg) else (None, []))
+    stems, bad = (accompaniment_stems(df, cfg.separation.backend, cfg.separation.model, cfg.audio.clip_seconds) if _needs_1d(cfg) else (None, []))
     ids = [t for t in df.index if t not in {b['track_id'] for b in bad}]
     ps = PairSet(Tracks(df, classes, dict(train=[], valid=[], test=ids), stems, cfg, bad), 'test')
     pr = predict_windows(model, ps)

@@ -351,7 +351,7 @@ class FeatureCache:
         else: self.stats['1d_hit'] += 1
         return a[..., :L], a[..., L:]
 
-# %% ../nbs/22_features.ipynb #5372610b
+# %% ../nbs/22_features.ipynb #bd11d5be
 def acc_variant(track_id:str, stem, cfg:Config,
                 kind:str='o',   # 'o' | 'a' | 'b' | 'c' (icff_kit.augment.KINDS)
                 seed:int=0,     # the experiment's seed (the track's own seed is derived from it)
@@ -362,6 +362,8 @@ def acc_variant(track_id:str, stem, cfg:Config,
     if kind not in A.KINDS: raise IcffError(f"unknown augmentation {kind!r}: valid kinds are {', '.join(A.KINDS)}")
     s = A.track_seed(str(track_id), seed)
     extra = '' if kind == 'o' else f'|aug={kind}|seed={s}|{json.dumps(A.augment_params(s)[kind], sort_keys=True)}'
+    from icff_kit.separation import stem_span
+    if stem_span(stem) is not None: offset = None           # the stem is the excerpt itself
     source = f'{source_fingerprint(stem)}|offset={_offset(offset)}{extra}'
     def audio_fn():
         y = load_excerpt(stem, cfg, offset)
@@ -400,10 +402,11 @@ def precompute(df,                 # manifest (icff_kit.datasets.load_manifest):
                 computed={'2d': d['2d_miss'], '1d': d['1d_miss']}, cached={'2d': d['2d_hit'], '1d': d['1d_hit']},
                 seconds=round(time.perf_counter() - t0, 3))
 
-# %% ../nbs/22_features.ipynb #87fb950a
-def accompaniment_stems(df,            # manifest rows: track_id, path (and accompaniment for the reference backend)
+# %% ../nbs/22_features.ipynb #8e3b0544
+def accompaniment_stems(df,            # manifest rows: track_id, path, offset (and accompaniment for the reference backend)
                         backend:str,   # spleeter | repet | reference
                         model=None,    # separation model folder (None: the pretrained weights)
+                        clip_seconds:float|None=None, # excerpt length: rows with an offset > 0 get only [offset, offset + clip_seconds] separated
                        )->tuple[dict, list]: # ({track_id: stem path}, bad [{track_id, path, reason}])
     "The accompaniment stem of every track: the dataset's own (`reference`) or separated (cached by icff_kit.separation)."
     if backend == 'reference':
@@ -415,11 +418,16 @@ def accompaniment_stems(df,            # manifest rows: track_id, path (and acco
     except ImportError as e:
         raise IcffError(f"--backend {backend}: the separation module is not available ({e}); use --backend reference") from None
     paths = {str(r.track_id): r.path for r in df.itertuples(index=False)}
-    todo = [p for p in paths.values() if not Path(stem_path(p, backend, model)).is_file()]
-    if todo: separate_many(todo, backend=backend, model=model)
+    spans = {}
+    if clip_seconds and 'offset' in df.columns:
+        spans = {r.path: (_offset(r.offset), float(clip_seconds)) for r in df.itertuples(index=False) if _offset(r.offset)}
+    def where(p):
+        o, d = spans.get(p, (0., None)); return Path(stem_path(p, backend, model, offset=o, duration=d))
+    todo = [p for p in paths.values() if not where(p).is_file()]
+    if todo: separate_many(todo, backend=backend, model=model, spans={p: spans[p] for p in todo if p in spans})
     stems, bad = {}, []
     for t, p in paths.items():
-        s = Path(stem_path(p, backend, model))
+        s = where(p)
         if s.is_file(): stems[t] = s
         else: bad.append(dict(track_id=t, path=str(p), reason=f"{p}: no {backend} accompaniment stem (separation failed)"))
     return stems, bad
@@ -429,7 +437,7 @@ def _subset(df, n:int|None):
     if not n or n >= len(df): return df
     return df.iloc[np.unique(np.linspace(0, len(df) - 1, n).round().astype(int))]   # spread over the (genre-sorted) rows
 
-# %% ../nbs/22_features.ipynb #5b8c1d37
+# %% ../nbs/22_features.ipynb #70504105
 def cli_features(argv:list[str])->int:
     "`icff features`: compute and cache the 2D and 1D features of a dataset."
     from icff_kit.augment import AUGMENTATIONS
@@ -453,7 +461,7 @@ def cli_features(argv:list[str])->int:
     df = load_manifest(a.dataset, a.root)
     cfg = resolve_fmax(cfg, df['sr'])
     df = _subset(df, a.max_tracks)
-    stems, bad = (None, []) if a.no_1d else accompaniment_stems(df, backend, a.model or cfg.separation.model)
+    stems, bad = (None, []) if a.no_1d else accompaniment_stems(df, backend, a.model or cfg.separation.model, cfg.audio.clip_seconds)
     fc = FeatureCache(a.cache)
     rep = precompute(df, cfg, stems, a.aug, fc, desc=f'features {a.dataset}')
     rep['bad'] = bad + [b for b in rep['bad'] if b['track_id'] not in {x['track_id'] for x in bad}]

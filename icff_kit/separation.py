@@ -14,7 +14,7 @@ from . import spleeter_worker as W
 
 # %% auto #0
 __all__ = ['log', 'BACKENDS', 'STEMS', 'STEM_FORMAT', 'REPET', 'SeparationError', 'Backend', 'resolve_backend', 'track_hash',
-           'stem_dir', 'stem_path', 'repet_sim', 'Stems', 'Separator', 'separate_many', 'sdr_v4', 'Triple',
+           'stem_dir', 'stem_path', 'stem_span', 'repet_sim', 'Stems', 'Separator', 'separate_many', 'sdr_v4', 'Triple',
            'find_triples', 'evaluate_separation', 'cli_separate', 'cli_eval']
 
 # %% ../nbs/20_separation.ipynb #2315655d
@@ -62,7 +62,7 @@ def resolve_backend(backend:str='spleeter', # spleeter | repet
     if model is not None: _warn_once(f'--model {model} is ignored by the repet backend (it has no weights)')
     return Backend('repet', None, 'noweights', dict(REPET, fmt=STEM_FORMAT))
 
-# %% ../nbs/20_separation.ipynb #b2a30afa
+# %% ../nbs/20_separation.ipynb #418bbb7d
 _hashes = {}
 def track_hash(path)->str:
     "sha256 (16 hex digits) of an audio file's content; a missing file is an `AudioError`."
@@ -94,6 +94,12 @@ def stem_path(audio_path,              # the track's audio file
     "Where the cached stem of a track is (or will be) written."
     if stem not in STEMS: raise SeparationError(f'unknown stem {stem!r}; choose one of {list(STEMS)}')
     return stem_dir(audio_path, backend, model, offset, duration)/f"{stem}.{STEM_FORMAT['ext']}"
+
+def stem_span(stem_file)->tuple[float, float|None]|None:
+    "(offset, duration) of the excerpt a cached stem holds (its folder carries the span tag); None for a whole file."
+    import re
+    m = re.fullmatch(r'[0-9a-f]+_o([^_]+)_d([^_]+)', Path(stem_file).parent.name)
+    return None if m is None else (float(m[1]), None if m[2] == 'all' else float(m[2]))
 
 # %% ../nbs/20_separation.ipynb #3db95fda
 def repet_sim(y:np.ndarray, # (n,) or (n, c) audio

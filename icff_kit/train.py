@@ -61,7 +61,7 @@ def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict
     df = df[df['track_id'].astype(str).isin(keep)].set_index('track_id', drop=False)
     bad, stems = [], None
     if _needs_1d(cfg):
-        stems, bad = accompaniment_stems(df, cfg.separation.backend, cfg.separation.model)
+        stems, bad = accompaniment_stems(df, cfg.separation.backend, cfg.separation.model, cfg.audio.clip_seconds)
         if bad:
             _log.warning(f"{len(bad)} tracks without an accompaniment stem are skipped: {bad[0]['reason']}")
             drop = {b['track_id'] for b in bad}; splits = {k: [t for t in v if t not in drop] for k, v in splits.items()}

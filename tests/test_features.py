@@ -150,3 +150,31 @@ def test_cli_gtzan_2d_only(tmp_path):
     r = json.loads((tmp_path / 'r.json').read_text())
     assert r['n_ok'] == 2 and r['computed']['2d'] == 2 and r['fmax'] == 11025.
     assert len(list(env_cache.rglob('*.npy'))) == 2
+
+def test_ismir_excerpts_are_separated_alone(tmp_path, monkeypatch):
+    "A full-length song whose manifest row points at an excerpt gets only the excerpt separated, and its 1D input reads that stem from 0."
+    monkeypatch.setenv('ICFF_CACHE', str(tmp_path / 'cache')); monkeypatch.setenv('ICFF_PROGRESS', '0')
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_datasets import make_ismir
+    from icff_kit.datasets import load_manifest
+    from icff_kit.features import accompaniment_stems, acc_variant, precompute
+    from icff_kit.separation import stem_span
+    from icff_kit.audio import load_audio
+    df = load_manifest('ismir2004', make_ismir(tmp_path / 'ismir', parts=('training',)))
+    assert (df['offset'] > 0).any()                                   # 33-40 s songs: the middle 30 s start after 0
+    cfg = resolve_fmax(profile('smoke', dataset='ismir2004', separation__backend='repet'), df['sr'])
+    clip = cfg.audio.clip_seconds
+    stems, bad = accompaniment_stems(df, 'repet', None, clip)
+    assert not bad and len(stems) == len(df)
+    for r in df.itertuples(index=False):
+        s = stems[r.track_id]; info = audio_info(s)
+        if r.offset > 0:
+            assert stem_span(s) == (r.offset, clip) and abs(info.frames / info.sr - clip) < 0.05   # the excerpt, not the song
+        else: assert stem_span(s) is None
+        v, src, fn = acc_variant(r.track_id, s, cfg, 'o', 0, r.offset)
+        y, want = fn(), load_audio(s, sr=cfg.audio.sr)[0][:int(clip * cfg.audio.sr)]
+        assert len(y) == len(want) and np.allclose(y, want)           # read from the stem's start, whole excerpt
+    rep = precompute(df, cfg, stems, 'o', FeatureCache(tmp_path / 'feat'))
+    assert not rep['bad'] and rep['n_ok'] == len(df)
+    again, _ = accompaniment_stems(df, 'repet', None, clip)           # cached: the same files, nothing separated
+    assert again == stems
