@@ -444,19 +444,25 @@ def _add_backend(ap):
     ap.add_argument('--no-fallback', action='store_true', help='fail instead of falling back to repet when Spleeter is unavailable')
     ap.add_argument('--json', default=None, metavar='FILE', help='write the machine-readable result here')
 
-# %% ../nbs/20_separation.ipynb #f2b6dee2
+# %% ../nbs/20_separation.ipynb #08f20ade
 def cli_separate(argv:list[str])->int:
     ap = argparse.ArgumentParser(prog='icff separate', description='Separate vocals and accompaniment into the stem cache (re-runs skip what is done).')
     ap.add_argument('files', nargs='*', help='audio files or folders')
     ap.add_argument('--dataset', default=None, help='a dataset name (gtzan, ismir2004, synth, ...): separate its tracks')
     ap.add_argument('--root', default=None, help='the dataset folder (with --dataset)')
+    ap.add_argument('--profile', default='cpu', help='with --dataset: the profile whose clip length is the excerpt separated '
+                    'for tracks that point at one (ISMIR2004), as training does (default cpu: 30 s)')
     _add_backend(ap); a = ap.parse_args(argv)
     if bool(a.dataset) == bool(a.files): raise SeparationError('give either FILE... or --dataset D --root DIR')
+    spans = {}
     if a.dataset:
         from icff_kit.datasets import load_manifest
-        paths = [Path(p) for p in load_manifest(a.dataset, a.root)['path']]   # whole files, as the feature stage reads them
+        from icff_kit.core import profile
+        df = load_manifest(a.dataset, a.root); clip = profile(a.profile).audio.clip_seconds
+        paths = [Path(p) for p in df['path']]   # the files the feature stage reads; an excerpt where a row has an offset
+        spans = {Path(r.path): (float(r.offset), clip) for r in df.itertuples(index=False) if float(getattr(r, 'offset', 0) or 0) > 0}
     else: paths = _expand(a.files)
-    out, st = _separate_many(paths, a.backend, a.model, True, not a.no_fallback)
+    out, st = _separate_many(paths, a.backend, a.model, True, not a.no_fallback, spans)
     fb = f' [FALLBACK: {st["fallback"]}]' if st['fallback'] else ''
     print(f"{st['n_tracks']} tracks: {st['n_separated']} separated, {st['n_cached']} cached, {st['n_failed']} failed "
           f"({st['backend']}{' ' + st['kind'] if st['kind'] else ''}, {st['seconds']:.1f} s){fb}")

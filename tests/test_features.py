@@ -164,8 +164,12 @@ def test_ismir_excerpts_are_separated_alone(tmp_path, monkeypatch):
     assert (df['offset'] > 0).any()                                   # 33-40 s songs: the middle 30 s start after 0
     cfg = resolve_fmax(profile('smoke', dataset='ismir2004', separation__backend='repet'), df['sr'])
     clip = cfg.audio.clip_seconds
+    from icff_kit.cli import main
+    assert main(['separate', '--dataset', 'ismir2004', '--root', str(tmp_path / 'ismir'), '--backend', 'repet', '--profile', 'smoke']) == 0
+    made = set((tmp_path / 'cache' / 'stems').rglob('accompaniment.*'))
     stems, bad = accompaniment_stems(df, 'repet', None, clip)
     assert not bad and len(stems) == len(df)
+    assert set(stems.values()) <= made and set((tmp_path / 'cache' / 'stems').rglob('accompaniment.*')) == made  # icff separate made them all
     for r in df.itertuples(index=False):
         s = stems[r.track_id]; info = audio_info(s)
         if r.offset > 0:
