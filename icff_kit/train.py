@@ -20,7 +20,7 @@ __all__ = ['CODE_MODULES', 'Tracks', 'prepare_tracks', 'PairSet', 'loader', 'Lit
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
 
-# %% ../nbs/40_train.ipynb #1406cf86
+# %% ../nbs/40_train.ipynb #2a616058
 @dataclass
 class Tracks:
     "A dataset ready for features: manifest, classes, split and stems."
@@ -311,7 +311,7 @@ def tone_dataset(out,                  # folder to write (synth layout: manifest
     atomic_write_text(d/'manifest.csv', pd.DataFrame(rows).to_csv(index=False))
     return d
 
-# %% ../nbs/40_train.ipynb #bb742de8
+# %% ../nbs/40_train.ipynb #866c57f1
 def config_from_args(a)->Config:
     "A config from the common command-line options."
     kw = dict(dataset=a.dataset, seed=a.seed, model__variant=a.variant, train__split=a.split, train__aug=a.aug)
@@ -353,5 +353,10 @@ def cli_train(argv:list[str])->int:
     if not r: return 0
     from icff_kit.evaluate import format_result
     print(f"run: {r['run_dir']}"); print(format_result(r['metrics']))
+    h = r['history']
+    if len(h) and {'val_loss', 'val_acc', 'test_acc'} <= set(h):
+        b = h.loc[h['val_loss'].idxmin()]
+        print(f"{len(h)} epochs; best validation loss at epoch {int(b['epoch'])}: window accuracy {b['val_acc']:.3f} on validation "
+              f"(carved from the training side), {b['test_acc']:.3f} on test")
     if a.json: atomic_write_json(a.json, r['metrics'])
     return 0

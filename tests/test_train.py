@@ -49,7 +49,7 @@ def test_train_then_evaluate_cli(env):
     run = env['d'] / 'run_ic'
     r = icff(env, 'train', *BASE, '--root', env['root'], '--out', run, '--epochs', '2', '--aug', 'abc')
     assert r.returncode == 0, r.stderr
-    assert 'track level' in r.stdout and 'window level' in r.stdout
+    assert 'track level' in r.stdout and 'window level' in r.stdout and '2 epochs; best validation loss at epoch' in r.stdout
     r = icff(env, 'evaluate', run, '--json', env['d'] / 'e.json', '--boot', '100')
     assert r.returncode == 0, r.stderr
     e = json.loads((env['d'] / 'e.json').read_text())
