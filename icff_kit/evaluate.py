@@ -106,7 +106,7 @@ def format_result(r:dict)->str:
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
 
-# %% ../nbs/41_evaluate.ipynb #50066fe3
+# %% ../nbs/41_evaluate.ipynb #5e364b5b
 def _best_checkpoint(run_dir)->Path:
     from pathlib import Path
     d = Path(run_dir)/'checkpoints'
@@ -173,7 +173,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #bff8a882
+# %% ../nbs/41_evaluate.ipynb #33d59686
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -210,7 +210,7 @@ class Predictor:
         return self._sep
 
     def analyse(self, path, attention:bool=False)->dict:
-        "Everything behind a prediction: excerpt y, crops (n, 3, H, W) uint8, accompaniment acc, x_t1, x_f1, per-window logp (n, C), attention maps (with `attention`)."
+        "Everything behind a prediction: excerpt y, crops (n, 3, H, W) uint8, accompaniment acc, x_t1, x_f1, per-window logp (n, C), song probs (C,), attention maps (with `attention`)."
         import time, torch
         from icff_kit.features import load_excerpt, mel_crops, inputs_1d
         t0 = time.perf_counter(); cfg, sr = self.cfg, self.cfg.audio.sr
@@ -223,19 +223,19 @@ class Predictor:
             n = min(len(a), len(img)); img, crops = img[:n], crops[:n]
             xt, xf = torch.from_numpy(np.asarray(a[:n], np.float32)), torch.from_numpy(np.asarray(b[:n], np.float32))
         with torch.no_grad(): logits, attn = self.model(img, xt, xf, return_attn=True)
+        logp = torch.log_softmax(logits.float(), -1).numpy()
         return dict(file=str(path), sr=sr, y=y, crops=crops, acc=acc, x_t1=None if xt is None else xt.numpy(), x_f1=None if xf is None else xf.numpy(),
-                    logp=torch.log_softmax(logits.float(), -1).numpy(), attn={k: v.numpy() for k, v in attn.items()} if attention else {},
+                    logp=logp, probs=np.exp(log_softmax(logp.mean(0))), attn={k: v.numpy() for k, v in attn.items()} if attention else {},
                     classes=list(self.classes), window_s=cfg.audio.window_seconds, hop_s=cfg.audio.hop_seconds,
                     seconds=round(time.perf_counter() - t0, 3))
 
     def predict(self, path, top:int=3)->dict:
         "Genre probabilities of one song: dict(file, top [(genre, p)], probs {genre: p}, n_windows, seconds)."
         import time
-        t0 = time.perf_counter(); logp = self.analyse(path)['logp']
-        p = np.exp(log_softmax(logp.mean(0)))
+        t0 = time.perf_counter(); a = self.analyse(path); p = a['probs']
         order = np.argsort(-p)
         return dict(file=str(path), top=[(self.classes[i], float(p[i])) for i in order[:top]],
-                    probs={c: float(v) for c, v in zip(self.classes, p)}, n_windows=int(len(logp)),
+                    probs={c: float(v) for c, v in zip(self.classes, p)}, n_windows=int(len(a['logp'])),
                     seconds=round(time.perf_counter() - t0, 3), run=str(self.run_dir), separation=self.backend if self.needs_1d else None)
 
 # %% ../nbs/41_evaluate.ipynb #eb4bb29d

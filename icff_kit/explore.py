@@ -72,17 +72,15 @@ def attention_figure(a:dict, window:int=0, head:int|None=None)->'go.Figure':
     fig.update_layout(title=f'attention, window {window} ({window * a["hop_s"]:g} s), {hs}', height=380, margin=dict(l=60, r=20, t=70, b=40))
     return fig
 
-# %% ../nbs/60_explore.ipynb #ebd3567f
+# %% ../nbs/60_explore.ipynb #54cf31d3
 def run_figures(run_dir, level:str='track')->dict:
     "dict(history=loss curves, confusion=confusion matrix in %) of a finished run."
     import plotly.graph_objects as go
     from icff_kit.train import load_run
-    r = load_run(run_dir); m = r['metrics']
-    lv = m['level'][level] if 'level' in m and level in m['level'] else m
-    cm = np.asarray(lv['confusion']['counts'] if isinstance(lv['confusion'], dict) else lv['confusion'], dtype=float)
-    classes = m['classes']
-    pct = 100 * cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    conf = go.Figure(go.Heatmap(z=pct, x=classes, y=classes, zmin=0, zmax=100, colorscale='Blues', customdata=cm,
+    from icff_kit.figures import confusion_frame
+    r = load_run(run_dir); m = r['metrics']; lv = m['level'][level]
+    pct = confusion_frame(m, level); classes = list(pct.index)
+    conf = go.Figure(go.Heatmap(z=pct.values, x=classes, y=classes, zmin=0, zmax=100, colorscale='Blues', customdata=lv['confusion']['counts'],
                                 hovertemplate='true %{y}, predicted %{x}: %{z:.0f}% (%{customdata:.0f})<extra></extra>'))
     conf.update_yaxes(autorange='reversed', title_text='true'); conf.update_xaxes(title_text='predicted')
     conf.update_layout(title=f"{Path(run_dir).name}: confusion, {level} level (accuracy {lv['accuracy']:.3f})", height=480)
@@ -92,7 +90,7 @@ def run_figures(run_dir, level:str='track')->dict:
     hist.update_layout(title=f'{Path(run_dir).name}: loss per epoch (the test loss is recorded, never used)', xaxis_title='epoch', yaxis_title='cross-entropy', height=360)
     return dict(history=hist, confusion=conf)
 
-# %% ../nbs/60_explore.ipynb #275f9799
+# %% ../nbs/60_explore.ipynb #23fb25ac
 def _test_tracks(run_dir)->list[tuple[str, str]]:
     "(label, path) of the run's test tracks, with their true genre and the run's track-level prediction."
     from icff_kit.datasets import load_manifest
@@ -103,9 +101,10 @@ def _test_tracks(run_dir)->list[tuple[str, str]]:
         _log.warning(f'{d.name}: its dataset is not readable here ({e}); type a file path instead'); return []
     pred = {}
     if (d/'predictions.npz').exists():
+        from icff_kit.evaluate import track_level
         z = np.load(d/'predictions.npz'); cls = list(z['classes'])
-        for t in np.unique(z['track_id']):
-            pred[str(t)] = cls[int(z['logp'][z['track_id'] == t].mean(0).argmax())]
+        tids, _, logp, _ = track_level(z['track_id'], z['label'], z['logp'])
+        pred = {str(t): cls[int(k)] for t, k in zip(tids, logp.argmax(1))}
     ids = [t for t in sp.get('test', []) if t in df.index]
     return [(f"{t} ({df.loc[t, 'genre']}" + (f" -> {pred[t]})" if t in pred else ')'), str(df.loc[t, 'path'])) for t in ids]
 
@@ -154,13 +153,11 @@ class Explorer:
         try: a = self.pr.analyse(path, attention=True)
         except IcffError as e:
             self.status.value = f'<span style="color:#b00">{e}</span>'; return None
-        self.analysis = a; p = np.exp(a['logp'])
-        from icff_kit.evaluate import log_softmax
-        song = np.exp(log_softmax(a['logp'].mean(0))); top = np.argsort(-song)[:3]
+        self.analysis = a; n = len(a['logp']); song = a['probs']; top = np.argsort(-song)[:3]
         self.status.value = (f"<b>{Path(path).name}</b>: " + ', '.join(f"{a['classes'][i]} {song[i]:.2f}" for i in top)
-                             + f" ({len(p)} windows, {a['seconds']:.1f} s)")
+                             + f" ({n} windows, {a['seconds']:.1f} s)")
         self.figs['song'] = song_figure(a); self._show(self.out_song, self.figs['song'])
-        self.window.max = len(p) - 1; self.window.disabled = len(p) < 2
+        self.window.max = n - 1; self.window.disabled = n < 2
         if self.window.value: self.window.value = 0      # the observer redraws the window
         else: self.show_window(0)
         return a

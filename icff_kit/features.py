@@ -402,7 +402,7 @@ def precompute(df,                 # manifest (icff_kit.datasets.load_manifest):
                 computed={'2d': d['2d_miss'], '1d': d['1d_miss']}, cached={'2d': d['2d_hit'], '1d': d['1d_hit']},
                 seconds=round(time.perf_counter() - t0, 3))
 
-# %% ../nbs/22_features.ipynb #8e3b0544
+# %% ../nbs/22_features.ipynb #4556a1f3
 def accompaniment_stems(df,            # manifest rows: track_id, path, offset (and accompaniment for the reference backend)
                         backend:str,   # spleeter | repet | reference
                         model=None,    # separation model folder (None: the pretrained weights)
@@ -414,13 +414,11 @@ def accompaniment_stems(df,            # manifest rows: track_id, path, offset (
             raise IcffError(f"dataset {df.attrs.get('dataset', '?')!r} has no reference accompaniment stems (only synth has them): "
                             "use --backend spleeter or repet")
         return {str(r.track_id): r.accompaniment for r in df.itertuples(index=False)}, []
-    try: from icff_kit.separation import stem_path, separate_many
+    try: from icff_kit.separation import stem_path, separate_many, excerpt_spans
     except ImportError as e:
         raise IcffError(f"--backend {backend}: the separation module is not available ({e}); use --backend reference") from None
     paths = {str(r.track_id): r.path for r in df.itertuples(index=False)}
-    spans = {}
-    if clip_seconds and 'offset' in df.columns:
-        spans = {r.path: (_offset(r.offset), float(clip_seconds)) for r in df.itertuples(index=False) if _offset(r.offset)}
+    spans = excerpt_spans(df, clip_seconds)
     def where(p):
         o, d = spans.get(p, (0., None)); return Path(stem_path(p, backend, model, offset=o, duration=d))
     todo = [p for p in paths.values() if not where(p).is_file()]
