@@ -11,8 +11,8 @@ import soundfile as sf
 from .core import IcffError, atomic_path
 
 # %% auto #0
-__all__ = ['AUDIO_EXTS', 'AudioError', 'AudioInfo', 'audio_info', 'to_mono', 'resample', 'load_audio', 'save_audio',
-           'pad_or_crop', 'n_windows', 'segment', 'load_clip']
+__all__ = ['AUDIO_EXTS', 'LOOP_FADE_S', 'FILLS', 'AudioError', 'AudioInfo', 'audio_info', 'to_mono', 'resample', 'load_audio',
+           'save_audio', 'loop_fill', 'pad_or_crop', 'n_windows', 'segment', 'load_clip']
 
 # %% ../nbs/01_audio.ipynb #4799b64a
 AUDIO_EXTS = ('.wav', '.au', '.flac', '.mp3', '.ogg', '.aiff', '.aif')
@@ -75,16 +75,44 @@ def save_audio(path, y:np.ndarray, sr:int, subtype:str|None=None)->Path:
     with atomic_path(path) as tmp: sf.write(str(tmp), y, sr, subtype=subtype)
     return Path(path)
 
-# %% ../nbs/01_audio.ipynb #aec651f0
-def pad_or_crop(y:np.ndarray, # (n,) audio
+# %% ../nbs/01_audio.ipynb #ffb7b13e
+LOOP_FADE_S = 0.01  # crossfade (s) at each seam where a short clip is looped to fill a window
+FILLS = ('loop', 'zero')
+
+def loop_fill(y:np.ndarray, # (m,) or (m, channels) audio, m >= 1
+              n:int,        # wanted length (samples), n >= m
+              fade:int=0,   # crossfade at each seam (samples); capped at a quarter of the clip
+             )->np.ndarray: # (n,) or (n, channels): y, y, y, ... cut at n
+    "Repeat a clip until it is `n` samples long, crossfading (equal power) `fade` samples at each seam."
+    y = np.asarray(y); m = len(y)
+    if m == 0: raise AudioError("cannot fill a window from an empty clip")
+    if m >= n: return y[:n]
+    f = min(int(fade), m // 4)
+    if f <= 0: return np.concatenate([y] * -(-n // m))[:n]
+    t = (np.arange(f, dtype=np.float32) + 0.5) / f * (np.pi / 2)
+    shape = (f,) + (1,) * (y.ndim - 1)
+    fo, fi = np.cos(t).reshape(shape).astype(y.dtype), np.sin(t).reshape(shape).astype(y.dtype)
+    period = m - f                                                   # each repetition after the first starts f samples early
+    out = np.empty((n + m,) + y.shape[1:], dtype=y.dtype); out[:m] = y; end = m
+    while end < n:
+        s = end - f
+        out[s:end] = out[s:end] * fo + y[:f] * fi                    # seam: previous repetition fades out, the clip fades in
+        out[end:s + m] = y[f:]; end = s + m
+    return out[:n]
+
+def pad_or_crop(y:np.ndarray, # (n,) or (n, channels) audio
                 n:int,        # wanted length (samples)
                 where:str='start', # which part to keep when cropping: 'start' | 'middle'
-               )->np.ndarray:  # (n,)
-    "Crop to `n` samples (from the start or the middle) or zero-pad at the end."
+                fill:str='loop',   # how a short clip is lengthened: 'loop' (see `loop_fill`) | 'zero' (silence at the end)
+                fade:int=0,        # loop: crossfade at each seam (samples)
+               )->np.ndarray:  # (n,) or (n, channels)
+    "Crop to `n` samples (from the start or the middle), or lengthen a short clip by looping it (or with zeros)."
     if len(y) >= n:
         s = (len(y) - n) // 2 if where == 'middle' else 0
         return y[s:s+n]
-    return np.concatenate([y, np.zeros(n - len(y), dtype=y.dtype)])
+    if fill == 'loop': return loop_fill(y, n, fade)
+    if fill != 'zero': raise AudioError(f"unknown fill {fill!r}: one of {', '.join(FILLS)}")
+    return np.concatenate([y, np.zeros((n - len(y),) + y.shape[1:], dtype=y.dtype)])
 
 def n_windows(n:int, win:int, hop:int, min_last:float=0.5)->int:
     "How many windows `segment` cuts from `n` samples."
@@ -100,12 +128,13 @@ def segment(y:np.ndarray,        # (n,) audio
             hop_s:float|None=None, # hop (s); None: = win_s (disjoint windows)
             max_windows:int|None=None, # keep at most this many
             min_last:float=0.5,  # keep a last, partial window when it holds at least this share of a window
-           )->np.ndarray:        # (k, win) windows, zero-padded
-    "Cut audio into windows with a hop; short clips give one padded window."
+            fill:str='loop',     # how a short clip or the last window is completed: 'loop' | 'zero'
+           )->np.ndarray:        # (k, win) windows
+    "Cut audio into windows with a hop; a short clip gives one window, filled by looping it."
     win = int(round(win_s * sr)); hop = int(round((hop_s or win_s) * sr))
     k = n_windows(len(y), win, hop, min_last)
     if max_windows: k = min(k, max_windows)
-    y = pad_or_crop(y, max(len(y), (k - 1) * hop + win))
+    y = pad_or_crop(y, max(len(y), (k - 1) * hop + win), fill=fill, fade=int(round(LOOP_FADE_S * sr)))
     idx = np.arange(k)[:, None] * hop + np.arange(win)[None]
     return y[idx]
 

@@ -35,7 +35,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #0836edd2
+# %% ../nbs/00_core.ipynb #10614ceb
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -44,6 +44,7 @@ class AudioCfg:
     window_seconds:float=3.  # one 2D crop / 1D window
     hop_seconds:float=3.     # hop between windows (3 s: the paper's ten disjoint windows)
     excerpt:str='middle'     # which part of a longer track is kept: 'start' | 'middle'
+    fill:str='loop'          # how a clip shorter than its windows is completed: 'loop' (no length cue) | 'zero' (the old shortcut)
 
 @dataclass
 class FeatureCfg:

@@ -169,7 +169,7 @@ class _Worker:
             try: W.write_msg(self.proc.stdin, dict(cmd='quit')); self.proc.stdin.close(); self.proc.wait(timeout=10)
             except Exception: self.proc.kill(); self.proc.wait()
 
-# %% ../nbs/20_separation.ipynb #894ab948
+# %% ../nbs/20_separation.ipynb #f21614a6
 @dataclass
 class Stems:
     "The separated stems of one file, at its own sample rate."
@@ -189,7 +189,7 @@ def _readable(p):
 def _to44(y, sr): return resample(y, sr, W.SR)
 def _from44(s, like, sr):
     s = s.mean(1) if like.ndim == 1 else s
-    return pad_or_crop(resample(s, W.SR, sr), len(like))
+    return pad_or_crop(resample(s, W.SR, sr), len(like), fill='zero')   # a few samples of resampling rounding: sample-aligned with the mix
 
 # %% ../nbs/20_separation.ipynb #4efa483d
 _END, _DIED = object(), object()

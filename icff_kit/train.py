@@ -204,8 +204,8 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #d0e0dc49
-CODE_MODULES = ('features', 'augment', 'encoders', 'attention', 'model', 'train')
+# %% ../nbs/40_train.ipynb #46f76043
+CODE_MODULES = ('core', 'audio', 'datasets', 'splits', 'separation', 'features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
     "Hash of the kit's sources that decide a run's numbers (`CODE_MODULES`)."
@@ -218,13 +218,18 @@ def code_fingerprint()->str:
     return _CODE_FP
 _CODE_FP = None
 
-def run_key(cfg:Config, root=None)->str:
-    "Cache key of an experiment: the config, the dataset root and the code that trains it."
-    return config_hash(dict(cfg=config_to_dict(cfg), root=str(Path(root).resolve()) if root else None, code=code_fingerprint()))
+def _splits_key(splits):
+    return None if splits is None else {k: sorted(map(str, v)) for k, v in sorted(splits.items())}
 
-def run_dir_for(cfg:Config, root=None, runs=None)->Path:
+def run_key(cfg:Config, root=None, splits:dict|None=None)->str:
+    "Cache key of an experiment: the config, the dataset root, explicit splits (if given) and the code that trains it."
+    d = dict(cfg=config_to_dict(cfg), root=str(Path(root).resolve()) if root else None, code=code_fingerprint())
+    if splits is not None: d['splits'] = _splits_key(splits)
+    return config_hash(d)
+
+def run_dir_for(cfg:Config, root=None, runs=None, splits:dict|None=None)->Path:
     "Where `run_experiment` keeps a run."
-    return Path(runs or cache_dir()/'runs')/f'{cfg.dataset}-{cfg.model.variant}-{cfg.profile}-{run_key(cfg, root)}'
+    return Path(runs or cache_dir()/'runs')/f'{cfg.dataset}-{cfg.model.variant}-{cfg.profile}-{run_key(cfg, root, splits)}'
 
 def _trainer_kw(cfg:Config, accelerator:str, devices):
     gpu = accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
@@ -243,17 +248,19 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
                    out=None,              # run folder (default: `run_dir_for(cfg, root)`)
                    force:bool=False,      # train again even if a finished result exists
                    accelerator:str='auto', devices='auto',
-                   progress_bar:bool|None=None)->dict: # None: shown unless ICFF_PROGRESS=0
+                   progress_bar:bool|None=None, # None: shown unless ICFF_PROGRESS=0
+                   splits:dict|None=None, # explicit train / valid / test track ids (e.g. a saved k-fold); None: `cfg.train.split`
+                  )->dict:
     "Train, evaluate and cache one experiment; returns dict(run_dir, metrics, history, config)."
     from icff_kit.evaluate import evaluate_predictions
-    out = Path(out) if out else run_dir_for(cfg, root)
+    out = Path(out) if out else run_dir_for(cfg, root, splits=splits)
     ddp_child = int(os.environ.get('LOCAL_RANK', '0') or 0) > 0   # a process Lightning started for DDP: rank 0 owns the folder
     if not ddp_child:
         if (out/'metrics.json').exists() and not force: return load_run(out)
         if force and out.exists(): shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
-    tr = prepare_tracks(cfg, root); cfg = tr.cfg
+    tr = prepare_tracks(cfg, root, splits=splits); cfg = tr.cfg
     if not ddp_child:
         save_config(cfg, out/'config.json')
         atomic_write_json(out/'splits.json', dict(tr.splits, classes=tr.classes, root=str(root) if root else None, bad=tr.bad))

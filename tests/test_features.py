@@ -39,8 +39,9 @@ def test_window_counts_of_short_and_long_clips(seconds, n):
     assert mel_crops(y, 22050, cfg).shape[0] == n
     xt, _ = inputs_1d(y, 22050, cfg)
     assert xt.shape[0] == n
-    if seconds < 3:  # one padded window: the tail of x_t1 is zeros
-        assert not xt[0].ravel()[int(seconds * 22050):].any()
+    if seconds < 3:  # one window, completed by looping the clip: its tail is the clip again, never silence
+        tail = xt[0].ravel()[int(seconds * 22050) + 300:].astype(np.float32)
+        assert np.abs(tail).max() > 0.1 and np.abs(tail).mean() > 0.05
 
 @needs_shared
 @pytest.mark.parametrize('rel', ['blues/blues.00073.flac', 'pop/pop.00047.flac', 'jazz/jazz.00000.flac'])
