@@ -16,9 +16,10 @@ from .audio import AUDIO_EXTS, AudioError, audio_info
 _log = get_logger('icff_kit.datasets')
 
 # %% auto #0
-__all__ = ['GTZAN_GENRES', 'ISMIR_GENRES', 'FUSION_SUBSETS', 'DATASETS', 'BASE_COLUMNS', 'ISMIR_PARTS', 'SYNTH_COLUMNS',
-           'DatasetError', 'DatasetSpec', 'get_spec', 'dataset_root', 'probe', 'ismir_label', 'load_manifest',
-           'manifest_path', 'write_manifest', 'read_manifest', 'validate', 'format_report', 'cli_manifest']
+__all__ = ['GTZAN_GENRES', 'ISMIR_GENRES', 'FUSION_SUBSETS', 'DATASETS', 'BASE_COLUMNS', 'ISMIR_PARTS', 'SYNTH_COLUMNS', 'CUES',
+           'SPREAD_LIMITS', 'DatasetError', 'DatasetSpec', 'get_spec', 'dataset_root', 'probe', 'ismir_label',
+           'load_manifest', 'manifest_path', 'write_manifest', 'read_manifest', 'validate', 'format_report',
+           'cue_table', 'shortcut_audit', 'format_audit', 'cli_manifest']
 
 # %% ../nbs/10_datasets.ipynb #7216c2d1
 GTZAN_GENRES = ('blues', 'classical', 'country', 'disco', 'hiphop', 'jazz', 'metal', 'pop', 'reggae', 'rock')
@@ -321,7 +322,7 @@ def read_manifest(path)->pd.DataFrame:
     if (miss := [c for c in BASE_COLUMNS if c not in df.columns]): raise DatasetError(f"{p}: not a manifest (missing columns {miss})")
     return df
 
-# %% ../nbs/10_datasets.ipynb #f71969bf
+# %% ../nbs/10_datasets.ipynb #db7b9de1
 def validate(df:pd.DataFrame, short_seconds:float=3.)->dict:
     "A JSON-able report of a manifest: counts, durations, rates, short clips, bad and dropped files."
     a = dict(df.attrs)
@@ -350,7 +351,7 @@ def format_report(rep:dict, max_list:int=10)->str:
          f"  duration: {rep['duration']['min']:.1f}-{rep['duration']['max']:.1f} s (median {rep['duration']['median']:.1f} s, total {rep['duration']['total_hours']:.2f} h)",
          '  sample rates: ' + ', '.join(f'{k} Hz x{v}' for k, v in rep['sample_rates'].items())
          + (f" (mixed: features are band-limited to {rep['lowest_nyquist']:g} Hz)" if rep['mixed_rates'] else ''),
-         f"  shorter than {rep['short']['seconds']:g} s (one window, padded): {rep['short']['n']}"]
+         f"  shorter than {rep['short']['seconds']:g} s (one window, filled by looping the clip): {rep['short']['n']}"]
     if rep['missing_genres']: L.append(f"  genres with no track: {', '.join(rep['missing_genres'])}")
     for key, what in (('bad', 'bad files (skipped)'), ('dropped', 'dropped as too short')):
         if rep[key]:
@@ -359,7 +360,157 @@ def format_report(rep:dict, max_list:int=10)->str:
     if rep['warnings']: L += [f"  warnings: {len(rep['warnings'])}"] + [f'    {w}' for w in rep['warnings'][:max_list]]
     return '\n'.join(L)
 
-# %% ../nbs/10_datasets.ipynb #d07fb326
+# %% ../nbs/10_datasets.ipynb #26846363
+CUES = ('duration', 'sr', 'level_db', 'fill')
+
+def _level_db(path, offset:float, seconds:float|None)->float:
+    from icff_kit.audio import load_audio
+    y, _ = load_audio(path, offset=offset or 0., duration=seconds)
+    return float(10 * np.log10(max(float(np.mean(np.square(y, dtype=np.float64))), 1e-12)))
+
+def cue_table(df:pd.DataFrame,          # manifest: track_id, genre, path, duration, sr, offset
+              clip_seconds:float=30.,   # the excerpt the features read
+              window_seconds:float=3., hop_seconds:float|None=None,
+              level:bool=True,          # decode every excerpt to measure its level
+             )->pd.DataFrame:           # one row per track: genre and the CUES
+    "Per track, what a model could read instead of the music: duration, sample rate, level, fill fraction."
+    from icff_kit.audio import n_windows
+    hop = hop_seconds or window_seconds
+    dur = np.minimum(df['duration'].astype(float).to_numpy(), clip_seconds or np.inf)
+    k = np.array([n_windows(int(round(d * 1000)), int(round(window_seconds * 1000)), int(round(hop * 1000))) for d in dur])
+    span = (k - 1) * hop + window_seconds
+    t = pd.DataFrame(dict(track_id=df['track_id'].astype(str).to_numpy(), genre=df['genre'].astype(str).to_numpy(), duration=dur,
+                          sr=df['sr'].astype(float).to_numpy(), fill=np.clip(1 - dur / span, 0, 1)))
+    if level:
+        offs = df['offset'].fillna(0).astype(float).to_numpy() if 'offset' in df else np.zeros(len(df))
+        lv = []
+        for p, o in progress(list(zip(df['path'], offs)), desc='audit levels', total=len(df)):
+            try: lv.append(_level_db(p, o, clip_seconds))
+            except IcffError as e: _log.warning(f'audit: level of {p} unknown ({e})'); lv.append(np.nan)
+        t['level_db'] = lv
+    return t
+
+def _ovr_auc(x:np.ndarray, is_g:np.ndarray)->float:
+    "How well a cue separates one genre from the rest, either way round: max(AUC, 1 - AUC) (Mann-Whitney, ties halved)."
+    from scipy.stats import rankdata
+    ok = np.isfinite(x); x, is_g = x[ok], is_g[ok]; n1 = int(is_g.sum()); n0 = len(x) - n1
+    if n1 == 0 or n0 == 0: return 0.5
+    auc = (rankdata(x)[is_g].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return float(max(auc, 1 - auc))
+
+def _separation(x:np.ndarray, y:np.ndarray, min_genre:int=5, n_perm:int=500, seed:int=0)->tuple[dict, float, float]:
+    "One-vs-rest AUC of every genre with >= min_genre tracks, the p-value of the largest under label permutation, and the null's 99th percentile."
+    from scipy.stats import rankdata
+    ok = np.isfinite(x); r = rankdata(x[ok]); codes, uniq = pd.factorize(pd.Index(y[ok]))
+    n = len(r); n1 = np.bincount(codes, minlength=len(uniq)).astype(float); elig = (n1 >= min_genre) & (n1 < n)
+    if not elig.any(): return {}, 1., 1.
+    def aucs(c):
+        a = (np.bincount(c, weights=r, minlength=len(uniq)) - n1 * (n1 + 1) / 2) / np.maximum(n1 * (n - n1), 1)
+        return np.maximum(a, 1 - a)
+    obs = aucs(codes); rng = np.random.default_rng(seed)
+    null = np.array([aucs(rng.permutation(codes))[elig].max() for _ in range(n_perm)])
+    p = float((1 + (null >= obs[elig].max()).sum()) / (n_perm + 1))
+    return {str(g): round(float(a), 3) for g, a, e in zip(uniq, obs, elig) if e}, p, float(np.percentile(null, 99))
+
+def _side_groups(df:pd.DataFrame, splits:dict|None)->dict:
+    return {'all tracks': None} | ({f'{k} side': set(map(str, v)) for k, v in splits.items() if len(v)} if splits else {})
+
+def shortcut_audit(df:pd.DataFrame,            # manifest
+                   splits:dict|None=None,      # train / valid / test ids: each side is audited too (a cue can hide in one side)
+                   clip_seconds:float=30., window_seconds:float=3., level:bool=True,
+                   seed:int=0, min_auc:float=0.7, min_genre:int=5, n_perm:int=500,
+                  )->dict: # per_genre, groups {group: {cue: {separates, p, balanced_accuracy, chance, flagged}}}, flagged [(cue, group)]
+    "Per-genre cue distributions, and whether a cue separates a genre from the rest (overall and in each split side) beyond chance."
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.tree import DecisionTreeClassifier
+    t = cue_table(df, clip_seconds, window_seconds, level=level)
+    cues = [c for c in CUES if c in t]
+    per_genre = {g: dict(n=int(len(x)), duration_median=round(float(x['duration'].median()), 2),
+                         duration_iqr=[round(float(x['duration'].quantile(q)), 2) for q in (.25, .75)],
+                         sample_rates={int(k): int(v) for k, v in x['sr'].value_counts().sort_index().items()},
+                         fill_mean=round(float(x['fill'].mean()), 3), short_share=round(float((x['fill'] > 0).mean()), 3),
+                         **({'level_db_median': round(float(x['level_db'].median()), 1)} if 'level_db' in x else {}))
+                 for g, x in t.groupby('genre', sort=True)}
+    out = dict(n_tracks=int(len(t)), per_genre=per_genre, groups={}, flagged=[], min_auc=min_auc)
+    for gname, ids in _side_groups(df, splits).items():
+        u = t if ids is None else t[t['track_id'].isin(ids)]
+        if len(u) < 2 * min_genre: continue
+        y = u['genre'].to_numpy(); counts = pd.Series(y).value_counts(); chance = 1 / len(counts)
+        n_splits = int(min(5, counts.min()))
+        cv = StratifiedKFold(n_splits, shuffle=True, random_state=seed) if n_splits >= 2 and len(counts) >= 2 else None
+        res = {}
+        for name in cues + ['all']:
+            cols = cues if name == 'all' else [name]
+            X = u[cols].fillna(u[cols].median()).to_numpy(); d = dict(chance=round(chance, 3))
+            if cv is not None:
+                d['balanced_accuracy'] = round(float(cross_val_score(DecisionTreeClassifier(max_depth=3, random_state=seed), X, y, cv=cv,
+                                                                     scoring='balanced_accuracy').mean()), 3)
+            if name != 'all':
+                auc, p, thr = _separation(X[:, 0], y, min_genre, n_perm, seed)
+                d.update(p=round(p, 4), separates={g: a for g, a in sorted(auc.items(), key=lambda kv: -kv[1]) if a >= max(min_auc, thr)})
+                d['flagged'] = bool(d['separates']) and p < 0.01
+                if d['flagged']: out['flagged'].append([name, gname])
+            res[name] = d
+        out['groups'][gname] = dict(n=int(len(u)), cues=res)
+    out['spread'] = _spread(t, min_genre)
+    for c, d in out['spread'].items():
+        if d['flagged'] and not any(f[0] == c for f in out['flagged']): out['flagged'].append([c, 'per-genre medians'])
+    return out
+
+SPREAD_LIMITS = dict(duration=2., fill=2., level_db=6., sr=0.3)  # ratio of medians; ratio of means; dB; share of the lowest rate
+
+def _spread(t:pd.DataFrame, min_genre:int=5)->dict:
+    "How far apart the genres' typical values of each cue are (genres with >= min_genre tracks), flagged beyond `SPREAD_LIMITS`."
+    g = t.groupby('genre'); ok = g.size() >= min_genre; out = {}
+    if ok.sum() < 2: return out
+    def pair(s): s = s[ok].dropna(); return (str(s.idxmin()), float(s.min())), (str(s.idxmax()), float(s.max()))
+    (lo, a), (hi, b) = pair(g['duration'].median()); out['duration'] = dict(low=[lo, round(a, 2)], high=[hi, round(b, 2)], ratio=round(b / max(a, 1e-9), 2))
+    (lo, a), (hi, b) = pair(g['fill'].mean()); out['fill'] = dict(low=[lo, round(a, 3)], high=[hi, round(b, 3)], ratio=round(b / max(a, 1e-3), 2))
+    low_sr = t['sr'].min(); (lo, a), (hi, b) = pair(g['sr'].apply(lambda x: float((x == low_sr).mean())))
+    out['sr'] = dict(low=[lo, round(a, 3)], high=[hi, round(b, 3)], difference=round(b - a, 3), rate=int(low_sr))
+    if 'level_db' in t:
+        (lo, a), (hi, b) = pair(g['level_db'].median()); out['level_db'] = dict(low=[lo, round(a, 1)], high=[hi, round(b, 1)], difference=round(b - a, 1))
+    for c, d in out.items():
+        v = d.get('ratio', d.get('difference')); d['flagged'] = bool(v > SPREAD_LIMITS[c])
+    return out
+
+def format_audit(a:dict)->str:
+    "A short human summary of a `shortcut_audit`."
+    L = [f"  shortcut audit ({a['n_tracks']} tracks; what a model could read instead of the music):",
+         '    genre        n  duration median [IQR] s   rates (Hz x n)          fill   level dB']
+    for g, d in a['per_genre'].items():
+        rates = ', '.join(f'{k}x{v}' for k, v in d['sample_rates'].items())
+        L.append(f"    {g:<10} {d['n']:>4}  {d['duration_median']:6.1f} [{d['duration_iqr'][0]:.1f}, {d['duration_iqr'][1]:.1f}]      {rates:<22}  {d['fill_mean']:.2f}"
+                 + (f"   {d['level_db_median']:6.1f}" if 'level_db_median' in d else ''))
+    L.append(f"    genre from one cue (balanced accuracy of a depth-3 tree, 5-fold; chance {1 / max(len(a['per_genre']), 1):.3f}), "
+             f"and genres it separates (one-vs-rest AUC >= {a['min_auc']}, p < 0.01):")
+    for gname, G in a['groups'].items():
+        rows = [(c, d) for c, d in G['cues'].items() if 'balanced_accuracy' in d or d.get('flagged')]
+        if not rows: continue
+        L.append(f"      {gname} ({G['n']} tracks): " + '; '.join(
+            f"{c} {d['balanced_accuracy']:.3f}" if 'balanced_accuracy' in d else c for c, d in rows))
+        L += [f"        {c} separates " + ', '.join(f'{g} (AUC {v:.2f})' for g, v in d['separates'].items()) + f" from the rest, p {d['p']:.3f}  <- WARNING"
+              for c, d in rows if d.get('flagged')]
+    for c, d in a.get('spread', {}).items():
+        what = (f"median {d['low'][1]:g} s ({d['low'][0]}) to {d['high'][1]:g} s ({d['high'][0]})" if c == 'duration' else
+                f"mean fill {d['low'][1]:.2f} ({d['low'][0]}) to {d['high'][1]:.2f} ({d['high'][0]})" if c == 'fill' else
+                f"share at {d['rate']} Hz {d['low'][1]:.2f} ({d['low'][0]}) to {d['high'][1]:.2f} ({d['high'][0]})" if c == 'sr' else
+                f"median {d['low'][1]:g} dB ({d['low'][0]}) to {d['high'][1]:g} dB ({d['high'][0]})")
+        L.append(f"    spread of {c:<9} {what}" + ('  <- WARNING' if d['flagged'] else ''))
+    for c in dict.fromkeys(f[0] for f in a['flagged']):
+        where = ', '.join(g for f, g in a['flagged'] if f == c)
+        L.append(f"  WARNING: {c} differs between genres ({where}): a model that can see it can learn it instead of the music "
+                 "(the kit's features hide duration, rate and level; check anything you add, and compare against mfcc-lr)")
+    return '\n'.join(L)
+
+# %% ../nbs/10_datasets.ipynb #0e4c5edb
+def _default_split(df, dataset:str)->dict|None:
+    "The split the kit trains on by default for this dataset (fault for GTZAN, official for ISMIR2004, else random), if it can be made."
+    from icff_kit.splits import split_tracks
+    kind = 'fault' if dataset.startswith('gtzan') else 'official' if dataset.startswith('ismir') else 'random'
+    try: return split_tracks(df, kind, **({'test_list': None} if kind == 'fault' else {}))
+    except IcffError as e: _log.info(f'audit: no {kind} split of this manifest ({e}); auditing all tracks only'); return None
+
 def cli_manifest(argv:list[str])->int:
     "`icff data manifest`: scan and validate a dataset, write its manifest CSV."
     ap = argparse.ArgumentParser(prog='icff data manifest', description='Scan and validate a dataset: counts per genre, durations, rates, bad files.')
@@ -370,10 +521,16 @@ def cli_manifest(argv:list[str])->int:
     ap.add_argument('--min-seconds', type=float, default=None, help='drop tracks shorter than this (default: 30 for ismir2004, else 0)')
     ap.add_argument('--short-seconds', type=float, default=3., help='report clips shorter than this (default: one 3 s window)')
     ap.add_argument('--check', choices=('header', 'tail', 'full'), default='tail', help='how to check files decode (default: tail = the last second)')
+    ap.add_argument('--no-audit', action='store_true', help='skip the shortcut audit (duration, rate, level and fill per genre, and a classifier on them)')
+    ap.add_argument('--no-level', action='store_true', help='audit without decoding every clip for its level (faster)')
     a = ap.parse_args(argv)
     df = load_manifest(a.dataset, a.root, min_seconds=a.min_seconds, check=a.check)
     path = write_manifest(df, a.out)
     rep = validate(df, a.short_seconds); rep['csv'] = str(path)
-    print(format_report(rep)); print(f'  manifest: {path}')
+    print(format_report(rep))
+    if not a.no_audit:
+        rep['audit'] = shortcut_audit(df, _default_split(df, a.dataset), clip_seconds=30., level=not a.no_level)
+        print(format_audit(rep['audit']))
+    print(f'  manifest: {path}')
     if a.json: atomic_write_json(a.json, rep)
     return 0

@@ -10,7 +10,7 @@ from .core import IcffError, get_logger
 
 # %% auto #0
 __all__ = ['log_softmax', 'track_level', 'level_scores', 'bootstrap_ci', 'evaluate_predictions', 'format_result', 'load_model',
-           'evaluate_run', 'cli_evaluate', 'latest_run', 'Predictor', 'cli_predict']
+           'predict_dataset', 'evaluate_run', 'cli_evaluate', 'latest_run', 'Predictor', 'cli_predict']
 
 # %% ../nbs/41_evaluate.ipynb #8a551163
 def log_softmax(x:np.ndarray, axis:int=-1)->np.ndarray:
@@ -106,7 +106,7 @@ def format_result(r:dict)->str:
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
 
-# %% ../nbs/41_evaluate.ipynb #5e364b5b
+# %% ../nbs/41_evaluate.ipynb #9a632ace
 def _best_checkpoint(run_dir)->Path:
     from pathlib import Path
     d = Path(run_dir)/'checkpoints'
@@ -120,21 +120,16 @@ def load_model(run_dir):
     lit = LitICFF.load_from_checkpoint(_best_checkpoint(run_dir), map_location='cpu')
     return lit.model.eval(), list(lit.hparams.classes)
 
-def evaluate_run(run_dir,             # a finished run folder (icff train / run_experiment)
-                 dataset:str|None=None, # score on every track of this dataset instead of the run's test split
-                 root=None,           # that dataset's folder
-                 n_boot:int=1000)->dict:
-    "Scores of a run: on its own test split, or on every track of another dataset root."
-    import json, copy
-    from pathlib import Path
+def predict_dataset(run_dir,      # a finished run folder
+                    dataset:str,  # score every track of this dataset ...
+                    root=None,    # ... under this folder
+                   )->dict:       # window predictions: track_id, label, window, logp (n, C); classes; skipped, skipped_genres
+    "Window log-probabilities of a run's model on every track of a dataset root whose genre the run knows."
+    import copy
     from icff_kit.train import load_run, Tracks, PairSet, predict_windows, _needs_1d
-    r = load_run(run_dir); cfg = r['config']
-    if dataset is None:
-        p = np.load(Path(run_dir)/'predictions.npz', allow_pickle=False)
-        out = evaluate_predictions(p['track_id'], p['label'], p['logp'], [str(c) for c in p['classes']], n_boot=n_boot, seed=cfg.seed)
-        out.update(run=Path(run_dir).name, dataset=cfg.dataset, evaluated_on='test split'); return out
     from icff_kit.datasets import load_manifest
     from icff_kit.features import accompaniment_stems
+    cfg = load_run(run_dir)['config']
     model, classes = load_model(run_dir)
     df = load_manifest(dataset, root)
     unknown = sorted(set(df['genre']) - set(classes))
@@ -148,10 +143,24 @@ def evaluate_run(run_dir,             # a finished run folder (icff train / run_
     stems, bad = (accompaniment_stems(df, cfg.separation.backend, cfg.separation.model, cfg.audio.clip_seconds) if _needs_1d(cfg) else (None, []))
     ids = [t for t in df.index if t not in {b['track_id'] for b in bad}]
     ps = PairSet(Tracks(df, classes, dict(train=[], valid=[], test=ids), stems, cfg, bad), 'test')
-    pr = predict_windows(model, ps)
-    out = evaluate_predictions(pr['track_id'], pr['label'], pr['logp'], classes, n_boot=n_boot, seed=cfg.seed)
+    return dict(predict_windows(model, ps), classes=classes, skipped=[b['track_id'] for b in bad + ps.bad], skipped_genres=unknown)
+
+def evaluate_run(run_dir,             # a finished run folder (icff train / run_experiment)
+                 dataset:str|None=None, # score on every track of this dataset instead of the run's test split
+                 root=None,           # that dataset's folder
+                 n_boot:int=1000)->dict:
+    "Scores of a run: on its own test split, or on every track of another dataset root."
+    from pathlib import Path
+    from icff_kit.train import load_run
+    cfg = load_run(run_dir)['config']
+    if dataset is None:
+        p = np.load(Path(run_dir)/'predictions.npz', allow_pickle=False)
+        out = evaluate_predictions(p['track_id'], p['label'], p['logp'], [str(c) for c in p['classes']], n_boot=n_boot, seed=cfg.seed)
+        out.update(run=Path(run_dir).name, dataset=cfg.dataset, evaluated_on='test split'); return out
+    pr = predict_dataset(run_dir, dataset, root)
+    out = evaluate_predictions(pr['track_id'], pr['label'], pr['logp'], pr['classes'], n_boot=n_boot, seed=cfg.seed)
     out.update(run=Path(run_dir).name, dataset=dataset, root=str(root), evaluated_on='every track of the root',
-               skipped=[b['track_id'] for b in bad + ps.bad], skipped_genres=unknown)
+               skipped=pr['skipped'], skipped_genres=pr['skipped_genres'])
     return out
 
 # %% ../nbs/41_evaluate.ipynb #caaf8f4f

@@ -13,14 +13,14 @@ from .core import (Config, IcffError, atomic_path, atomic_write_json, atomic_wri
                            config_to_dict, get_logger, input_shapes, load_config, profile, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['CODE_MODULES', 'Tracks', 'prepare_tracks', 'PairSet', 'loader', 'LitICFF', 'AtomicCheckpointIO', 'History',
-           'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'flush_denormals', 'run_experiment',
-           'load_run', 'tone_dataset', 'config_from_args', 'train_arguments', 'cli_train']
+__all__ = ['CODE_MODULES', 'Tracks', 'dataset_classes', 'prepare_tracks', 'PairSet', 'loader', 'LitICFF', 'AtomicCheckpointIO',
+           'History', 'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'flush_denormals',
+           'run_experiment', 'load_run', 'tone_dataset', 'config_from_args', 'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
 
-# %% ../nbs/40_train.ipynb #2a616058
+# %% ../nbs/40_train.ipynb #6b850b5d
 @dataclass
 class Tracks:
     "A dataset ready for features: manifest, classes, split and stems."
@@ -40,6 +40,11 @@ def _subset(df, n, seed):
     keep = [g.iloc[rng.permutation(len(g))[:per]] for _, g in df.groupby('genre', sort=True)]
     return pd.concat(keep)
 
+def dataset_classes(dataset:str, df:pd.DataFrame)->list:
+    "Class names of a manifest, in the dataset's genre order (label = index); any other dataset: sorted."
+    from icff_kit.datasets import get_spec
+    return [g for g in get_spec(dataset).genres if g in set(df['genre'])] if dataset in _datasets() else sorted(df['genre'].unique())
+
 def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict|None=None)->Tracks:
     "Manifest, classes, band limit, split and accompaniment stems of `cfg.dataset` under `root`."
     from icff_kit.datasets import load_manifest, get_spec
@@ -48,7 +53,7 @@ def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict
     cfg = copy.deepcopy(cfg)
     df = load_manifest(cfg.dataset, root) if df is None else df
     if len(df) == 0: raise IcffError(f"dataset {cfg.dataset!r} under {root}: no usable tracks")
-    classes = [g for g in get_spec(cfg.dataset).genres if g in set(df['genre'])] if cfg.dataset in _datasets() else sorted(df['genre'].unique())
+    classes = dataset_classes(cfg.dataset, df)
     cfg = resolve_fmax(cfg, df['sr']); cfg.model.n_classes = len(classes)
     df = _subset(df, cfg.train.max_tracks, cfg.seed)
     if splits is None:
