@@ -16,7 +16,7 @@ from .evaluate import track_level
 __all__ = ['NETWORKS', 'BASELINES', 'VARIANTS', 'BASELINE_VERSION', 'C_GRID', 'parse_protocol', 'parse_variants',
            'protocol_folds', 'baseline_features', 'fit_baseline', 'baseline_logp', 'boot_weights', 'run_scores',
            'paired_bootstrap', 'baseline_matrix', 'default_protocol', 'compare', 'format_compare', 'compare_figures',
-           'cli_compare']
+           'run_predictions', 'run_baseline', 'paired_difference', 'cli_compare']
 
 # %% ../nbs/42_compare.ipynb #604cafe2
 _log = get_logger('icff_kit.compare')
@@ -417,6 +417,43 @@ def compare_figures(r:dict, out)->list[Path]:
     pf.update_layout(height=300 + 250 * len(parts), showlegend=False, title=f"icff compare: {r['dataset']}, {r['protocol']}, seeds {r['seeds']}, profile {r['profile']}")
     atomic_write_text(html, pf.to_html(include_plotlyjs=True, full_html=True))
     return [png, html]
+
+# %% ../nbs/42_compare.ipynb #36cd6ee8
+def run_predictions(run:dict)->dict:
+    "Track-level predictions of a finished run (`run_experiment` / `load_run`): track_ids, labels, logp, classes."
+    p = np.load(Path(run['run_dir'])/'predictions.npz', allow_pickle=False)
+    ids, y, lp = _tl(p['track_id'], p['label'], p['logp'])
+    return dict(track_ids=ids, labels=y, logp=lp, classes=[str(c) for c in p['classes']])
+
+def run_baseline(run:dict,      # a finished run: its config, dataset root and splits are used
+                 n_boot:int=1000)->dict: # dict(metrics (as `evaluate_predictions`, one window per track), track_ids, labels, logp, classes)
+    "`mfcc-lr` on the same dataset, split and band as a finished run, scored on its test tracks."
+    from icff_kit.datasets import load_manifest
+    from icff_kit.evaluate import evaluate_predictions
+    from icff_kit.features import resolve_fmax
+    d = Path(run['run_dir']); sp = json.loads((d/'splits.json').read_text()); cfg = run['config']
+    df = load_manifest(cfg.dataset, sp.get('root')); df['track_id'] = df['track_id'].astype(str)
+    if cfg.features.fmax is None: cfg = resolve_fmax(cfg, df['sr'])
+    keep = set(sp['train']) | set(sp['valid']) | set(sp['test'])
+    df = df[df['track_id'].isin(keep)].reset_index(drop=True)
+    feats, _ = baseline_matrix(df, cfg)
+    res = _baseline_unit(cfg, df, sp['classes'], {k: sp[k] for k in ('train', 'valid', 'test')}, feats, None)
+    ids, y, lp = res['test']
+    m = evaluate_predictions(ids, y, lp, sp['classes'], n_boot=n_boot, seed=cfg.seed)
+    m.update(variant='mfcc-lr', dataset=cfg.dataset, seed=cfg.seed)
+    return dict(metrics=m, track_ids=ids, labels=y, logp=lp, classes=sp['classes'])
+
+def paired_difference(a:dict, b:dict, # track-level results: `run_predictions` / `run_baseline`
+                      n_boot:int=2000, seed:int=0)->dict: # accuracy and macro_f1: {mean, ci95, wins, losses, ties}; n_tracks
+    "Paired bootstrap of a - b on the test tracks both scored."
+    common = sorted(set(map(str, a['track_ids'])) & set(map(str, b['track_ids'])))
+    if not common: raise IcffError("paired difference: the two results share no test track")
+    pos = {t: i for i, t in enumerate(common)}
+    def one(r):
+        i = {str(t): k for k, t in enumerate(r['track_ids'])}; k = [i[t] for t in common]
+        return [(np.arange(len(common)), np.asarray(r['labels'])[k], np.asarray(r['logp'])[k].argmax(1))]
+    W = boot_weights(len(common), n_boot, seed); C = len(a.get('classes') or b.get('classes'))
+    return dict(n_tracks=len(common), **{m: paired_bootstrap(one(a), one(b), C, W, m) for m in ('accuracy', 'macro_f1')})
 
 # %% ../nbs/42_compare.ipynb #fe12ea09
 def cli_compare(argv:list[str])->int:
