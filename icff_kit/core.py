@@ -35,7 +35,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #10614ceb
+# %% ../nbs/00_core.ipynb #b63848a3
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -96,6 +96,10 @@ class TrainCfg:
     precision:str='auto'     # auto: 16-mixed on GPU, 32 on CPU
     num_workers:int=0
     max_tracks:int|None=None # cap the dataset (debugging)
+    label_smoothing:float=0. # cross-entropy label smoothing (small-data recipe; see nbs/40_train)
+    mixup:float=0.           # mixup Beta(a, a) of whole samples (2D crops and 1D inputs with one weight); 0: off
+    spec_masks:int=0         # SpecAugment-style: this many time and as many frequency masks (each up to 1/8) per training crop
+    balance:str='none'       # loss weights: 'none' (every window alike) | 'track' (every track alike) | 'class' (every genre alike)
 
 @dataclass
 class SepCfg:

@@ -13,9 +13,10 @@ from .core import (Config, IcffError, atomic_path, atomic_write_json, atomic_wri
                            config_to_dict, get_logger, input_shapes, load_config, profile, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['CODE_MODULES', 'Tracks', 'dataset_classes', 'prepare_tracks', 'PairSet', 'loader', 'LitICFF', 'AtomicCheckpointIO',
-           'History', 'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'flush_denormals',
-           'run_experiment', 'load_run', 'tone_dataset', 'config_from_args', 'train_arguments', 'cli_train']
+__all__ = ['BALANCES', 'CODE_MODULES', 'Tracks', 'dataset_classes', 'prepare_tracks', 'PairSet', 'sample_weights', 'loader',
+           'spec_masks', 'LitICFF', 'AtomicCheckpointIO', 'History', 'predict_windows', 'code_fingerprint', 'run_key',
+           'run_dir_for', 'flush_denormals', 'run_experiment', 'load_run', 'tone_dataset', 'config_from_args',
+           'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
@@ -75,7 +76,7 @@ def prepare_tracks(cfg:Config, root=None, df:pd.DataFrame|None=None, splits:dict
 def _datasets():
     from icff_kit.datasets import DATASETS; return DATASETS
 
-# %% ../nbs/40_train.ipynb #acae3712
+# %% ../nbs/40_train.ipynb #bd018542
 class PairSet:
     "Index of (track, accompaniment copy, window) samples over memory-mapped cached features."
     def __init__(self, tracks:Tracks, side:str, cache=None, aug:str|None=None):
@@ -107,6 +108,7 @@ class PairSet:
         if not items: raise IcffError(f"no {side} samples: every {side} track failed ({self.bad[:1]})")
         self.items = np.asarray(items, dtype=np.int64)   # (n, 3): track, 1D copy, window
         self.labels = np.asarray(self.labels, dtype=np.int64)
+        self.weights = sample_weights(self.items[:, 0], self.labels[self.items[:, 0]], cfg.train.balance) if side == 'train' else None
 
     def __len__(self): return len(self.items)
 
@@ -117,7 +119,20 @@ class PairSet:
         if _needs_1d(self.cfg):
             out['x_t1'] = np.stack([self.x1[x][0][w] for _, x, w in it]).astype(np.float32)
             out['x_f1'] = np.stack([self.x1[x][1][w] for _, x, w in it]).astype(np.float32)
+        if self.weights is not None: out['weight'] = self.weights[np.asarray(idx)]
         return out
+
+BALANCES = ('none', 'track', 'class')
+
+def sample_weights(track:np.ndarray, # (n,) track index of each sample
+                   label:np.ndarray, # (n,) its class
+                   balance:str='none')->np.ndarray|None: # (n,) float32 with mean 1, or None for 'none'
+    "Loss weights that make every track ('track') or every class ('class') count alike, whatever its number of windows."
+    if balance not in BALANCES: raise IcffError(f"train.balance must be one of {', '.join(BALANCES)}, not {balance!r}")
+    if balance == 'none': return None
+    g = track if balance == 'track' else label
+    w = 1. / np.bincount(g)[g]
+    return (w / w.mean()).astype(np.float32)
 
 # %% ../nbs/40_train.ipynb #e38261a9
 def _torch_set(ps:PairSet):
@@ -143,14 +158,29 @@ def loader(ps:PairSet, batch_size:int, shuffle:bool, seed:int=0, num_workers:int
     return DataLoader(_torch_set(ps), sampler=_Batches(), batch_size=None, num_workers=num_workers,
                       persistent_workers=num_workers > 0)
 
-# %% ../nbs/40_train.ipynb #21926370
+# %% ../nbs/40_train.ipynb #03e06be3
 import lightning as L
 import torch
 import torch.nn.functional as F
 
+def spec_masks(img:torch.Tensor, # (B, 3, H, W) crops in [0, 1]
+               n:int,            # time masks and frequency masks per crop (n of each)
+               max_frac:float=1/8)->torch.Tensor: # same shape: masked bands and spans set to the crop's mean colour
+    "SpecAugment-style masking of mel crops: `n` random time spans and `n` frequency bands, each up to `max_frac` of the crop."
+    if n <= 0: return img
+    B, _, H, W = img.shape; dev = img.device
+    def spans(L):
+        w = (torch.rand(B, n, device=dev) * (L * max_frac + 1)).long()                 # (B, n) widths 0..L*max_frac
+        s = (torch.rand(B, n, device=dev) * (L - w + 1).float()).long()                # (B, n) starts
+        a = torch.arange(L, device=dev)[None, None]
+        return ((a >= s[..., None]) & (a < (s + w)[..., None])).any(1)               # (B, L)
+    m = spans(W)[:, None, None, :] | spans(H)[:, None, :, None]                       # (B, 1, H, W)
+    return torch.where(m, img.mean((1, 2, 3), keepdim=True), img)
+
 class LitICFF(L.LightningModule):
-    "ICFF-Net in a LightningModule; the model's constructor arguments are saved as hyper-parameters."
-    def __init__(self, model_args:dict, lr:float=1e-3, weight_decay:float=1e-4, epochs:int=30, classes:list|None=None):
+    "ICFF-Net in a LightningModule; the model's constructor arguments and the training recipe are saved as hyper-parameters."
+    def __init__(self, model_args:dict, lr:float=1e-3, weight_decay:float=1e-4, epochs:int=30, classes:list|None=None,
+                 recipe:dict|None=None): # label_smoothing, mixup, spec_masks (see TrainCfg)
         super().__init__()
         from icff_kit.model import ICFFNet
         self.save_hyperparameters()
@@ -160,9 +190,22 @@ class LitICFF(L.LightningModule):
         img = b['img'].float() / 255 if b['img'].dtype == torch.uint8 else b['img']
         return self.model(img, b.get('x_t1'), b.get('x_f1'))
 
+    def _loss(self, logits, y, w, ls):
+        l = F.cross_entropy(logits, y, reduction='none', label_smoothing=ls)                # (B,)
+        return (l * w).sum() / w.sum() if w is not None else l.mean()
+
     def training_step(self, b, i):
-        loss = F.cross_entropy(self(b), b['y'])
-        self.log('train_loss', loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(b['y']), sync_dist=True)
+        r = self.hparams.get('recipe') or {}; ls = float(r.get('label_smoothing', 0.)); y = b['y']; w = b.get('weight')
+        img = b['img'].float() / 255 if b['img'].dtype == torch.uint8 else b['img']
+        img = spec_masks(img, int(r.get('spec_masks', 0)))
+        x1, x2 = b.get('x_t1'), b.get('x_f1')
+        if float(r.get('mixup', 0.)) > 0:
+            lam = float(torch.distributions.Beta(r['mixup'], r['mixup']).sample()); p = torch.randperm(len(y), device=y.device)
+            mix = lambda t: None if t is None else lam * t + (1 - lam) * t[p]
+            logits = self.model(mix(img), mix(x1), mix(x2))
+            loss = lam * self._loss(logits, y, w, ls) + (1 - lam) * self._loss(logits, y[p], None if w is None else w[p], ls)
+        else: loss = self._loss(self.model(img, x1, x2), y, w, ls)
+        self.log('train_loss', loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
         return loss
 
     def validation_step(self, b, i, dataloader_idx=0):
@@ -209,7 +252,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #46f76043
+# %% ../nbs/40_train.ipynb #d742622a
 CODE_MODULES = ('core', 'audio', 'datasets', 'splits', 'separation', 'features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
@@ -273,7 +316,8 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
     kw, world = _trainer_kw(cfg, accelerator, devices)
     if kw['accelerator'] == 'cpu': flush_denormals()
     model_args = __import__('icff_kit.model', fromlist=['ICFFNet']).ICFFNet.from_config(cfg).init_args
-    lit = LitICFF(model_args, cfg.train.lr, cfg.train.weight_decay, cfg.train.epochs, tr.classes)
+    t = cfg.train
+    lit = LitICFF(model_args, t.lr, t.weight_decay, t.epochs, tr.classes, recipe=dict(label_smoothing=t.label_smoothing, mixup=t.mixup, spec_masks=t.spec_masks))
     ck = L.pytorch.callbacks.ModelCheckpoint(dirpath=out/'checkpoints', filename='best', monitor='val_loss', mode='min', save_top_k=1, save_last=True)
     hist = History(out/'history.csv')
     bar = os.environ.get('ICFF_PROGRESS', '1') != '0' if progress_bar is None else progress_bar
