@@ -257,7 +257,7 @@ def _load_unit(path)->dict|None:
     except Exception as e:
         _log.warning(f'{path}: unreadable unit ({type(e).__name__}: {e}); recomputing'); return None
 
-# %% ../nbs/42_compare.ipynb #01563976
+# %% ../nbs/42_compare.ipynb #ea766394
 @contextlib.contextmanager
 def _quiet():
     "Inside the grid: no nested progress bars, no Lightning banners, no third-party deprecation warnings (the grid has its own bar)."
@@ -362,6 +362,11 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
                                         test=[test_dataset, str(test_root)]), n=16)
             else:
                 name, vov = variant_spec(v)
+                if vov.get('train__init_from') in VARIANTS:            # 'the same seed and fold's run of that variant in this grid'
+                    src = [u for u in units if u['variant'] == vov['train__init_from'] and (u['seed'], u['fold']) == (s, f)]
+                    if not src or not src[0]['res'].get('run_dir'):
+                        raise IcffError(f"variant {v!r}: list the network variant {vov['train__init_from']!r} before it, so its runs exist to start from")
+                    vov = {**vov, 'train__init_from': src[0]['res']['run_dir']}
                 cfg = profile(profile_name, dataset=dataset, seed=s, **{**ov, **vov, 'model__variant': name})
                 from icff_kit.train import run_dir_for
                 ukey = config_hash(dict(run=run_dir_for(cfg, root, splits=sp).name, test=[test_dataset, str(Path(test_root).resolve()) if test_root else None]), n=16)

@@ -35,7 +35,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #b63848a3
+# %% ../nbs/00_core.ipynb #0b3fa76b
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -100,6 +100,7 @@ class TrainCfg:
     mixup:float=0.           # mixup Beta(a, a) of whole samples (2D crops and 1D inputs with one weight); 0: off
     spec_masks:int=0         # SpecAugment-style: this many time and as many frequency masks (each up to 1/8) per training crop
     balance:str='none'       # loss weights: 'none' (every window alike) | 'track' (every track alike) | 'class' (every genre alike)
+    init_from:str|None=None  # a finished run folder whose 2D encoder starts this run's (e.g. a trained `2d` run for `ic`)
 
 @dataclass
 class SepCfg:

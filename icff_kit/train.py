@@ -15,8 +15,8 @@ from .core import (Config, IcffError, atomic_path, atomic_write_json, atomic_wri
 # %% auto #0
 __all__ = ['BALANCES', 'CODE_MODULES', 'Tracks', 'dataset_classes', 'prepare_tracks', 'PairSet', 'sample_weights', 'loader',
            'spec_masks', 'LitICFF', 'AtomicCheckpointIO', 'History', 'predict_windows', 'code_fingerprint', 'run_key',
-           'run_dir_for', 'flush_denormals', 'run_experiment', 'load_run', 'tone_dataset', 'config_from_args',
-           'train_arguments', 'cli_train']
+           'run_dir_for', 'flush_denormals', 'init_encoder_2d', 'run_experiment', 'load_run', 'tone_dataset',
+           'config_from_args', 'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
@@ -252,7 +252,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #d742622a
+# %% ../nbs/40_train.ipynb #56a18d38
 CODE_MODULES = ('core', 'audio', 'datasets', 'splits', 'separation', 'features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
@@ -291,6 +291,20 @@ def flush_denormals()->bool:
     "On CPU, flush denormal floats to zero (x86 handles them many times slower; ELU's exp(x) of very negative x makes them)."
     return torch.set_flush_denormal(True)
 
+def init_encoder_2d(model, run_dir)->int:
+    "Copy the 2D encoder of a finished run (its best checkpoint) into `model`; returns the number of tensors copied."
+    from icff_kit.evaluate import _best_checkpoint
+    if model.enc2d is None: raise IcffError(f"train.init_from: variant {model.variant!r} has no 2D encoder to start from {run_dir}")
+    ck = _best_checkpoint(run_dir)
+    try: sd = torch.load(ck, map_location='cpu', weights_only=True)['state_dict']
+    except Exception as e: raise IcffError(f"train.init_from: cannot read {ck} ({type(e).__name__}: {e})") from None
+    src = {k[len('model.enc2d.'):]: v for k, v in sd.items() if k.startswith('model.enc2d.')}
+    own = model.enc2d.state_dict()
+    if not src or set(src) != set(own) or any(src[k].shape != own[k].shape for k in own):
+        raise IcffError(f"train.init_from: {run_dir} has no 2D encoder of this shape (trained with another profile or variant?)")
+    model.enc2d.load_state_dict(src); _log.info(f'2D encoder initialised from {ck}')
+    return len(src)
+
 def run_experiment(cfg:Config,            # the experiment (profile, dataset, variant, aug, seed, ...)
                    root=None,             # dataset root (default: $ICFF_DATA/<dataset folder>)
                    out=None,              # run folder (default: `run_dir_for(cfg, root)`)
@@ -318,6 +332,7 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
     model_args = __import__('icff_kit.model', fromlist=['ICFFNet']).ICFFNet.from_config(cfg).init_args
     t = cfg.train
     lit = LitICFF(model_args, t.lr, t.weight_decay, t.epochs, tr.classes, recipe=dict(label_smoothing=t.label_smoothing, mixup=t.mixup, spec_masks=t.spec_masks))
+    if t.init_from and not (out/'checkpoints'/'last.ckpt').exists(): init_encoder_2d(lit.model, t.init_from)
     ck = L.pytorch.callbacks.ModelCheckpoint(dirpath=out/'checkpoints', filename='best', monitor='val_loss', mode='min', save_top_k=1, save_last=True)
     hist = History(out/'history.csv')
     bar = os.environ.get('ICFF_PROGRESS', '1') != '0' if progress_bar is None else progress_bar
@@ -367,13 +382,14 @@ def tone_dataset(out,                  # folder to write (synth layout: manifest
     atomic_write_text(d/'manifest.csv', pd.DataFrame(rows).to_csv(index=False))
     return d
 
-# %% ../nbs/40_train.ipynb #866c57f1
+# %% ../nbs/40_train.ipynb #a4567535
 def config_from_args(a)->Config:
     "A config from the common command-line options."
     kw = dict(dataset=a.dataset, seed=a.seed, model__variant=a.variant, train__split=a.split, train__aug=a.aug)
     for k, v in (('train__epochs', a.epochs), ('train__batch_size', a.batch_size), ('train__lr', a.lr), ('train__max_tracks', a.max_tracks),
                  ('train__outside', a.outside), ('train__fold', a.fold), ('train__num_workers', a.workers),
-                 ('separation__backend', a.backend), ('separation__model', a.sep_model)):
+                 ('separation__backend', a.backend), ('separation__model', a.sep_model),
+                 ('train__init_from', str(Path(a.init_from).resolve()) if getattr(a, 'init_from', None) else None)):
         if v is not None: kw[k] = v
     return profile(a.profile, **kw)
 
@@ -393,6 +409,7 @@ def train_arguments(p:argparse.ArgumentParser):
     p.add_argument('--backend', choices=('spleeter', 'repet', 'reference'), help='accompaniment source (default spleeter)')
     p.add_argument('--sep-model', help='Spleeter model folder (e.g. a fine-tuned one)')
     p.add_argument('--workers', type=int, help='data-loader worker processes')
+    p.add_argument('--init-from', help='a finished run folder whose 2D encoder starts this run (e.g. a trained 2d run for ic)')
 
 def cli_train(argv:list[str])->int:
     "`icff train`: train (or resume) one experiment and print its scores."

@@ -122,3 +122,13 @@ def test_predict_any_song(env, backend):
 def test_predict_without_a_run(env, tmp_path):
     r = icff(dict(env, env={**env['env'], 'ICFF_CACHE': str(tmp_path)}), 'predict', 'x.wav')
     assert r.returncode == 1 and 'no trained run found' in r.stderr
+
+def test_init_from_cli(env):
+    "icff train --init-from: an ic run starts from a 2d run's encoder; a folder without a checkpoint is a one-line error."
+    r2d = env['d'] / 'run_2d_init'
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', r2d, '--epochs', '1')
+    assert r.returncode == 0, r.stderr
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', 'ic', '--out', env['d'] / 'run_ic_init', '--epochs', '1', '--init-from', r2d)
+    assert r.returncode == 0 and '2D encoder initialised from' in r.stderr, r.stderr
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', 'ic', '--out', env['d'] / 'run_ic_bad', '--epochs', '1', '--init-from', env['d'] / 'nowhere')
+    assert r.returncode == 1 and 'no checkpoint in' in r.stderr and 'Traceback' not in r.stderr, r.stderr
