@@ -176,3 +176,17 @@ def test_background_start_hands_over_the_worker_or_its_error(tmp_path, monkeypat
     bad.close()                                                               # nothing left to raise
     quiet = S.Separator(S.Backend('spleeter', 'broken', 'f', {}), fallback=False).start()
     quiet.close()                                                             # an unused failed start does not raise on close
+
+def test_models_check_hashes_by_default(tmp_path, capsys):
+    "Scrambled weights of the right size: `icff models check` refuses them by default; only --quick (sizes) lets them pass."
+    import shutil
+    from icff_kit.weights import pretrained_dir
+    src = pretrained_dir()
+    if not (src / 'checkpoint').exists(): pytest.skip('pretrained weights not installed (make setup)')
+    d = tmp_path / '2stems'; shutil.copytree(src, d)
+    assert main(['models', 'check', str(d)]) == 0 and 'every file sha256-checked' in capsys.readouterr().out
+    f = d / 'model.data-00000-of-00001'; b = bytearray(f.read_bytes()); b[len(b) // 2:len(b) // 2 + 4096] = os.urandom(4096); f.write_bytes(bytes(b))
+    assert main(['models', 'check', str(d)]) == 1
+    err = capsys.readouterr().err
+    assert 'sha256 differs' in err and str(f) in err and len(err.strip().splitlines()) == 1
+    assert main(['models', 'check', str(d), '--quick']) == 0 and 'sizes checked only' in capsys.readouterr().out
