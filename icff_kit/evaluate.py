@@ -9,8 +9,9 @@ import pandas as pd
 from .core import IcffError, get_logger
 
 # %% auto #0
-__all__ = ['log_softmax', 'track_level', 'level_scores', 'bootstrap_ci', 'evaluate_predictions', 'format_result', 'load_model',
-           'predict_dataset', 'evaluate_run', 'cli_evaluate', 'latest_run', 'Predictor', 'cli_predict']
+__all__ = ['SILENCE_DBFS', 'log_softmax', 'track_level', 'level_scores', 'bootstrap_ci', 'evaluate_predictions', 'format_result',
+           'load_model', 'predict_dataset', 'evaluate_run', 'cli_evaluate', 'latest_run', 'input_warnings',
+           'audio_files', 'Predictor', 'cli_predict']
 
 # %% ../nbs/41_evaluate.ipynb #8a551163
 def log_softmax(x:np.ndarray, axis:int=-1)->np.ndarray:
@@ -106,7 +107,7 @@ def format_result(r:dict)->str:
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
 
-# %% ../nbs/41_evaluate.ipynb #9a632ace
+# %% ../nbs/41_evaluate.ipynb #f5f523bb
 def _best_checkpoint(run_dir)->Path:
     from pathlib import Path
     d = Path(run_dir)/'checkpoints'
@@ -117,7 +118,9 @@ def _best_checkpoint(run_dir)->Path:
 def load_model(run_dir):
     "The trained model of a run (best checkpoint), in eval mode on the CPU, and its class names."
     from icff_kit.train import LitICFF
-    lit = LitICFF.load_from_checkpoint(_best_checkpoint(run_dir), map_location='cpu')
+    ck = _best_checkpoint(run_dir)
+    try: lit = LitICFF.load_from_checkpoint(ck, map_location='cpu', weights_only=True)   # tensors and plain data only: a checkpoint runs no code
+    except Exception as e: raise IcffError(f"{ck}: not a usable checkpoint ({type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else 'unreadable'})") from None
     return lit.model.eval(), list(lit.hparams.classes)
 
 def predict_dataset(run_dir,      # a finished run folder
@@ -182,7 +185,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #33d59686
+# %% ../nbs/41_evaluate.ipynb #57c17588
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -192,6 +195,30 @@ def latest_run(runs=None):
     if not done: raise IcffError(f"no trained run found under {d}: train one with `icff train`, or pass --run RUN_DIR")
     return done[-1].parent
 
+SILENCE_DBFS = -60.  # an excerpt quieter than this (RMS) is called silent
+
+def input_warnings(y:np.ndarray, sr:int, window_seconds:float=3.)->list[str]:
+    "What makes a prediction on this excerpt meaningless or weak: silence, or less audio than half a window."
+    w = []; rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.
+    db = 20 * np.log10(rms) if rms > 0 else -np.inf
+    if db < SILENCE_DBFS: w.append(f"the audio is silent ({db:.0f} dBFS RMS): the prediction means nothing")
+    if len(y) < 0.5 * window_seconds * sr:
+        w.append(f"only {len(y) / sr:.2f} s of audio, under half a {window_seconds:g} s window (looped to fill it): the prediction is weak")
+    return w
+
+def audio_files(paths)->list:
+    "Files as given, and every audio file (by extension, sorted) inside a folder; an empty folder is an error."
+    from pathlib import Path
+    from icff_kit.audio import AUDIO_EXTS
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            fs = sorted(f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in AUDIO_EXTS)
+            if not fs: raise IcffError(f"{p}: a folder with no audio files ({', '.join(AUDIO_EXTS)})")
+            out += fs
+        else: out.append(p)
+    return out
+
 class Predictor:
     "Classify songs with a trained run: separate, extract features, score every window, aggregate."
     def __init__(self, run_dir=None,  # a run folder; None: the latest finished run
@@ -200,6 +227,8 @@ class Predictor:
         from icff_kit.core import load_config
         self.run_dir = Path(run_dir) if run_dir else latest_run()
         if not (self.run_dir/'config.json').exists(): raise IcffError(f"{self.run_dir}: not a run folder (no config.json); train one with `icff train`")
+        if not (self.run_dir/'metrics.json').exists():
+            raise IcffError(f"{self.run_dir}: not a finished run (no metrics.json); finish it with `icff train` (it resumes) before predicting")
         self.cfg = load_config(self.run_dir/'config.json')
         self.backend = backend or self.cfg.separation.backend
         if self.backend == 'reference': self.backend = 'spleeter'  # a song has no reference stems
@@ -239,21 +268,22 @@ class Predictor:
                     seconds=round(time.perf_counter() - t0, 3))
 
     def predict(self, path, top:int=3)->dict:
-        "Genre probabilities of one song: dict(file, top [(genre, p)], probs {genre: p}, n_windows, seconds)."
+        "Genre probabilities of one song: dict(file, top [(genre, p)], probs {genre: p}, n_windows, seconds, warnings)."
         import time
         t0 = time.perf_counter(); a = self.analyse(path); p = a['probs']
         order = np.argsort(-p)
         return dict(file=str(path), top=[(self.classes[i], float(p[i])) for i in order[:top]],
                     probs={c: float(v) for c, v in zip(self.classes, p)}, n_windows=int(len(a['logp'])),
-                    seconds=round(time.perf_counter() - t0, 3), run=str(self.run_dir), separation=self.backend if self.needs_1d else None)
+                    seconds=round(time.perf_counter() - t0, 3), run=str(self.run_dir), separation=self.backend if self.needs_1d else None,
+                    warnings=input_warnings(a['y'], a['sr'], self.cfg.audio.window_seconds))
 
-# %% ../nbs/41_evaluate.ipynb #eb4bb29d
+# %% ../nbs/41_evaluate.ipynb #90e1dcb9
 def cli_predict(argv:list[str])->int:
     "`icff predict`: the genres of songs."
     import argparse, sys
     from icff_kit.core import atomic_write_json
     p = argparse.ArgumentParser(prog='icff predict', description='Genre of any song (wav, mp3, flac, au, ogg): separate, extract features, classify every 3 s window, aggregate.')
-    p.add_argument('files', nargs='+', help='audio files')
+    p.add_argument('files', nargs='+', help='audio files, or folders (every audio file inside)')
     p.add_argument('--run', help='trained run folder (default: the latest finished run in $ICFF_CACHE/runs)')
     p.add_argument('--top', type=int, default=3, help='genres to print per song (default 3)')
     p.add_argument('--backend', choices=('spleeter', 'repet'), help="separation backend (default: the run's)")
@@ -262,12 +292,13 @@ def cli_predict(argv:list[str])->int:
     out, failed = [], []
     with Predictor(a.run, a.backend) as pr:
         print(f"run {pr.run_dir.name} ({pr.cfg.model.variant}, {pr.cfg.profile} profile, classes: {', '.join(pr.classes)})")
-        for f in a.files:
+        for f in audio_files(a.files):
             try: r = pr.predict(f, a.top)
             except IcffError as e:
                 print(f'{f}: error: {e}', file=sys.stderr); failed.append(dict(file=str(f), error=str(e))); continue
             out.append(r)
             print(f"{f}: " + ', '.join(f'{g} {q:.2f}' for g, q in r['top']) + f"  ({r['n_windows']} windows, {r['seconds']:.1f} s)")
+            for w in r['warnings']: print(f"  warning: {w}")
     if a.json: atomic_write_json(a.json, dict(predictions=out, failed=failed))
     if failed and not out: raise IcffError(f"no file could be classified; first problem: {failed[0]['error']}")
     return 1 if failed else 0
