@@ -183,10 +183,11 @@ def paired_bootstrap(runs_a:list, runs_b:list|None, # per run: (track_index (m,)
     return dict(mean=float(d.mean()), ci95=_ci(boot - boot_b), per_run=d.tolist(),
                 wins=int((d > 0).sum()), losses=int((d < 0).sum()), ties=int((d == 0).sum()))
 
-# %% ../nbs/42_compare.ipynb #6fb3c99d
+# %% ../nbs/42_compare.ipynb #4659878e
 def _manifest_source(r)->str:
-    from icff_kit.features import source_fingerprint, _offset
-    return f'{source_fingerprint(r.path)}|offset={_offset(getattr(r, "offset", None))}'
+    "The identity of a manifest row's excerpt, as the feature cache keys it."
+    from icff_kit.features import source_fingerprint, _excerpt_source
+    return source_fingerprint(_excerpt_source(r.path, getattr(r, 'offset', None)))
 
 def baseline_matrix(df:pd.DataFrame, # manifest rows: track_id, path (, offset)
                     cfg:Config,      # `features.fmax` resolved

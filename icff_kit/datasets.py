@@ -360,7 +360,7 @@ def format_report(rep:dict, max_list:int=10)->str:
     if rep['warnings']: L += [f"  warnings: {len(rep['warnings'])}"] + [f'    {w}' for w in rep['warnings'][:max_list]]
     return '\n'.join(L)
 
-# %% ../nbs/10_datasets.ipynb #26846363
+# %% ../nbs/10_datasets.ipynb #2d391fe4
 CUES = ('duration', 'sr', 'level_db', 'fill')
 
 def _level_db(path, offset:float, seconds:float|None)->float:
@@ -412,7 +412,7 @@ def _separation(x:np.ndarray, y:np.ndarray, min_genre:int=5, n_perm:int=500, see
     p = float((1 + (null >= obs[elig].max()).sum()) / (n_perm + 1))
     return {str(g): round(float(a), 3) for g, a, e in zip(uniq, obs, elig) if e}, p, float(np.percentile(null, 99))
 
-def _side_groups(df:pd.DataFrame, splits:dict|None)->dict:
+def _side_groups(splits:dict|None)->dict:
     return {'all tracks': None} | ({f'{k} side': set(map(str, v)) for k, v in splits.items() if len(v)} if splits else {})
 
 def shortcut_audit(df:pd.DataFrame,            # manifest
@@ -432,7 +432,7 @@ def shortcut_audit(df:pd.DataFrame,            # manifest
                          **({'level_db_median': round(float(x['level_db'].median()), 1)} if 'level_db' in x else {}))
                  for g, x in t.groupby('genre', sort=True)}
     out = dict(n_tracks=int(len(t)), per_genre=per_genre, groups={}, flagged=[], min_auc=min_auc)
-    for gname, ids in _side_groups(df, splits).items():
+    for gname, ids in _side_groups(splits).items():
         u = t if ids is None else t[t['track_id'].isin(ids)]
         if len(u) < 2 * min_genre: continue
         y = u['genre'].to_numpy(); counts = pd.Series(y).value_counts(); chance = 1 / len(counts)

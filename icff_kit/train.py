@@ -158,7 +158,7 @@ def loader(ps:PairSet, batch_size:int, shuffle:bool, seed:int=0, num_workers:int
     return DataLoader(_torch_set(ps), sampler=_Batches(), batch_size=None, num_workers=num_workers,
                       persistent_workers=num_workers > 0)
 
-# %% ../nbs/40_train.ipynb #03e06be3
+# %% ../nbs/40_train.ipynb #9dce0496
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -186,9 +186,10 @@ class LitICFF(L.LightningModule):
         self.save_hyperparameters()
         self.model = ICFFNet(**model_args)
 
-    def forward(self, b:dict):
-        img = b['img'].float() / 255 if b['img'].dtype == torch.uint8 else b['img']
-        return self.model(img, b.get('x_t1'), b.get('x_f1'))
+    @staticmethod
+    def _img(b:dict)->torch.Tensor: return b['img'].float() / 255 if b['img'].dtype == torch.uint8 else b['img']
+
+    def forward(self, b:dict): return self.model(self._img(b), b.get('x_t1'), b.get('x_f1'))
 
     def _loss(self, logits, y, w, ls):
         l = F.cross_entropy(logits, y, reduction='none', label_smoothing=ls)                # (B,)
@@ -196,8 +197,7 @@ class LitICFF(L.LightningModule):
 
     def training_step(self, b, i):
         r = self.hparams.get('recipe') or {}; ls = float(r.get('label_smoothing', 0.)); y = b['y']; w = b.get('weight')
-        img = b['img'].float() / 255 if b['img'].dtype == torch.uint8 else b['img']
-        img = spec_masks(img, int(r.get('spec_masks', 0)))
+        img = spec_masks(self._img(b), int(r.get('spec_masks', 0)))
         x1, x2 = b.get('x_t1'), b.get('x_f1')
         if float(r.get('mixup', 0.)) > 0:
             lam = float(torch.distributions.Beta(r['mixup'], r['mixup']).sample()); p = torch.randperm(len(y), device=y.device)
