@@ -107,7 +107,7 @@ def format_result(r:dict)->str:
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
 
-# %% ../nbs/41_evaluate.ipynb #f5f523bb
+# %% ../nbs/41_evaluate.ipynb #7175122e
 def _best_checkpoint(run_dir)->Path:
     from pathlib import Path
     d = Path(run_dir)/'checkpoints'
@@ -121,7 +121,7 @@ def load_model(run_dir):
     ck = _best_checkpoint(run_dir)
     try: lit = LitICFF.load_from_checkpoint(ck, map_location='cpu', weights_only=True)   # tensors and plain data only: a checkpoint runs no code
     except Exception as e: raise IcffError(f"{ck}: not a usable checkpoint ({type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else 'unreadable'})") from None
-    return lit.model.eval(), list(lit.hparams.classes)
+    return lit.net.eval(), list(lit.hparams.classes)   # with train.ema: the weight average
 
 def predict_dataset(run_dir,      # a finished run folder
                     dataset:str,  # score every track of this dataset ...

@@ -170,3 +170,23 @@ def test_a_malicious_checkpoint_runs_no_code(env, tmp_path):
         r = icff(env, *cmd)
         assert r.returncode == 1 and 'not a usable checkpoint' in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert not marker.exists()
+
+def test_recipe_options_cli(env):
+    "--set reaches every recipe option; with train.ema the run, its checkpoint and icff evaluate all predict with the weight average."
+    import torch
+    run = env['d'] / 'run_recipe'
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', 'ic', '--out', run, '--epochs', '2',
+             '--set', 'train.ema=0.9; train.aux_loss=0.3; train.modality_dropout=0.3; train.warmup=1')
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((run / 'config.json').read_text())['train']
+    assert (cfg['ema'], cfg['aux_loss'], cfg['modality_dropout'], cfg['warmup']) == (0.9, 0.3, 0.3, 1)
+    sd = torch.load(run / 'checkpoints' / 'best.ckpt', map_location='cpu', weights_only=True)['state_dict']
+    assert any(k.startswith('ema.module.') for k in sd) and any(k.startswith('aux.') for k in sd)
+    r = icff(env, 'evaluate', run, '--json', env['d'] / 'e_recipe.json', '--boot', '50')
+    assert r.returncode == 0, r.stderr
+    e, m = json.loads((env['d'] / 'e_recipe.json').read_text()), json.loads((run / 'metrics.json').read_text())
+    assert e['accuracy'] == m['accuracy'] and abs(e['test_loss'] - m['test_loss']) < 1e-5
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--out', env['d'] / 'run_bad_set', '--set', 'train.nope=1')
+    assert r.returncode == 1 and "unknown config field 'nope'" in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', env['d'] / 'run_bad_aux', '--set', 'train.aux_loss=0.5', '--epochs', '1')
+    assert r.returncode == 1 and 'need a variant with both branches' in r.stderr and 'Traceback' not in r.stderr, r.stderr
