@@ -36,7 +36,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #e4a06f3a
+# %% ../nbs/00_core.ipynb #eca6a77b
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -106,6 +106,8 @@ class TrainCfg:
     ema:float=0.             # decay of an exponential moving average of the weights per step (e.g. 0.999); validation, checkpoint selection and predictions use the average; 0: off
     modality_dropout:float=0. # cross/ic/concat: per training sample, the probability that one branch's input is blanked (half of the time the 1D, half the 2D)
     aux_loss:float=0.        # cross/ic: weight of an extra cross-entropy on each branch's own pooled tokens (linear heads used only in training)
+    train_hop:float|None=None # windows every this many seconds on the training side (e.g. 1.0: shifted views of long clips); None: audio.hop_seconds
+    test_hop:float|None=None # test-time averaging: windows every this many seconds when testing and predicting (e.g. 1.5: overlapping); None: audio.hop_seconds
 
 @dataclass
 class SepCfg:

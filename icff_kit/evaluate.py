@@ -107,7 +107,7 @@ def format_result(r:dict)->str:
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
 
-# %% ../nbs/41_evaluate.ipynb #7175122e
+# %% ../nbs/41_evaluate.ipynb #5f981ab3
 def _best_checkpoint(run_dir)->Path:
     from pathlib import Path
     d = Path(run_dir)/'checkpoints'
@@ -129,7 +129,7 @@ def predict_dataset(run_dir,      # a finished run folder
                    )->dict:       # window predictions: track_id, label, window, logp (n, C); classes; skipped, skipped_genres
     "Window log-probabilities of a run's model on every track of a dataset root whose genre the run knows."
     import copy
-    from icff_kit.train import load_run, Tracks, PairSet, predict_windows, _needs_1d
+    from icff_kit.train import load_run, Tracks, PairSet, predict_windows, _needs_1d, side_cfg
     from icff_kit.datasets import load_manifest
     from icff_kit.features import accompaniment_stems
     cfg = load_run(run_dir)['config']
@@ -142,7 +142,7 @@ def predict_dataset(run_dir,      # a finished run folder
     low = float(df['sr'].min()) / 2
     if cfg.features.fmax and low < cfg.features.fmax:
         get_logger('icff_kit.evaluate').warning(f"{dataset} has clips with Nyquist {low:g} Hz, below the band the run was trained on ({cfg.features.fmax:g} Hz)")
-    cfg = copy.deepcopy(cfg); cfg.dataset = dataset
+    cfg = copy.deepcopy(side_cfg(cfg, 'test')); cfg.dataset = dataset   # the run's test-time windows
     stems, bad = (accompaniment_stems(df, cfg.separation.backend, cfg.separation.model, cfg.audio.clip_seconds) if _needs_1d(cfg) else (None, []))
     ids = [t for t in df.index if t not in {b['track_id'] for b in bad}]
     ps = PairSet(Tracks(df, classes, dict(train=[], valid=[], test=ids), stems, cfg, bad), 'test')
@@ -185,7 +185,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #57c17588
+# %% ../nbs/41_evaluate.ipynb #67f0e86f
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -229,7 +229,8 @@ class Predictor:
         if not (self.run_dir/'config.json').exists(): raise IcffError(f"{self.run_dir}: not a run folder (no config.json); train one with `icff train`")
         if not (self.run_dir/'metrics.json').exists():
             raise IcffError(f"{self.run_dir}: not a finished run (no metrics.json); finish it with `icff train` (it resumes) before predicting")
-        self.cfg = load_config(self.run_dir/'config.json')
+        from icff_kit.train import side_cfg
+        self.cfg = side_cfg(load_config(self.run_dir/'config.json'), 'test')   # windows as the run was tested (train.test_hop)
         self.backend = backend or self.cfg.separation.backend
         if self.backend == 'reference': self.backend = 'spleeter'  # a song has no reference stems
         self._sep = None

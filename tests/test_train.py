@@ -190,3 +190,17 @@ def test_recipe_options_cli(env):
     assert r.returncode == 1 and "unknown config field 'nope'" in r.stderr and 'Traceback' not in r.stderr, r.stderr
     r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', env['d'] / 'run_bad_aux', '--set', 'train.aux_loss=0.5', '--epochs', '1')
     assert r.returncode == 1 and 'need a variant with both branches' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_window_hops(env):
+    "train.train_hop and train.test_hop: more, overlapping windows on their side; the run's test windows are used again on another root."
+    run = env['d'] / 'run_hops'
+    r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', run, '--epochs', '1', '--set', 'train.train_hop=1.5; train.test_hop=1.5')
+    assert r.returncode == 0, r.stderr
+    p = np.load(run / 'predictions.npz')
+    _, n = np.unique(p['track_id'], return_counts=True)
+    assert set(n) == {3}, n                                   # smoke: 6 s clips, 3 s windows every 1.5 s
+    m = json.loads((run / 'metrics.json').read_text())
+    assert m['n_train_samples'] == 3 * m['n_train_tracks']
+    r = icff(env, 'evaluate', run, '--dataset', 'synth', '--root', env['other'], '--json', env['d'] / 'e_hops.json', '--boot', '50')
+    assert r.returncode == 0, r.stderr
+    assert json.loads((env['d'] / 'e_hops.json').read_text())['n_windows'] == 3 * 4
