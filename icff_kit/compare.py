@@ -13,16 +13,18 @@ from .core import (Config, IcffError, parse_overrides, atomic_path, atomic_write
 from .evaluate import track_level
 
 # %% auto #0
-__all__ = ['NETWORKS', 'BASELINES', 'VARIANTS', 'BASELINE_VERSION', 'C_GRID', 'parse_protocol', 'variant_spec', 'parse_variants',
-           'protocol_folds', 'baseline_features', 'fit_baseline', 'baseline_logp', 'boot_weights', 'run_scores',
-           'paired_bootstrap', 'musicnn_features', 'baseline_matrix', 'default_protocol', 'compare', 'format_compare',
-           'compare_figures', 'run_predictions', 'run_baseline', 'paired_difference', 'cli_compare']
+__all__ = ['NETWORKS', 'BASELINES', 'PRETRAINED', 'VARIANTS', 'BASELINE_VERSION', 'C_GRID', 'parse_protocol', 'variant_spec',
+           'parse_variants', 'protocol_folds', 'baseline_features', 'fit_baseline', 'baseline_logp', 'boot_weights',
+           'run_scores', 'paired_bootstrap', 'musicnn_features', 'baseline_matrix', 'default_protocol', 'compare',
+           'format_compare', 'compare_figures', 'run_predictions', 'run_baseline', 'paired_difference', 'cli_compare']
 
-# %% ../nbs/42_compare.ipynb #2d390565
+# %% ../nbs/42_compare.ipynb #fd35faef
 _log = get_logger('icff_kit.compare')
 NETWORKS = ('2d', '1d', 'concat', 'cross', 'ic')
 BASELINES = ('mfcc-lr', 'musicnn-probe')   # classical features / frozen pretrained embeddings, each with logistic regression
-VARIANTS = NETWORKS + BASELINES
+PRETRAINED = {'2d-musicnn': ('2d', {'model__encoder2d': 'musicnn'}),   # the 2D branch is the pretrained MSD_musicnn (frozen)
+              'ic-musicnn': ('ic', {'model__encoder2d': 'musicnn'})}
+VARIANTS = NETWORKS + tuple(PRETRAINED) + BASELINES
 
 def parse_protocol(s:str)->tuple[str, int]:
     "'fault' | 'random' | 'official' | 'kfold:K' -> (kind, number of folds)."
@@ -55,6 +57,7 @@ def variant_spec(v:str)->tuple[str, dict]:
     ov = parse_overrides(body, f'variant {v!r}')
     if ov and name in BASELINES: raise IcffError(f"variant {v!r}: the {name} baseline takes no config overrides")
     if 'model__variant' in ov: raise IcffError(f"variant {v!r}: set the model variant by its name, not model.variant")
+    if name in PRETRAINED: name, ov = PRETRAINED[name][0], {**PRETRAINED[name][1], **ov}
     return name, ov
 
 def parse_variants(s)->list[str]:

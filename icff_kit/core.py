@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile',
-           'parse_overrides', 'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config',
-           'load_config', 'atomic_path', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json',
-           'atomic_dir', 'project_dir', 'data_dir', 'cache_dir', 'models_dir', 'seed_everything', 'get_device',
-           'progress']
+__all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg',
+           'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'input_shapes', 'config_to_dict',
+           'config_from_dict', 'config_hash', 'save_config', 'load_config', 'atomic_path', 'atomic_write',
+           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
+           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -36,7 +36,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #eca6a77b
+# %% ../nbs/00_core.ipynb #7b366bf0
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -78,6 +78,8 @@ class ModelCfg:
     hidden:int=1000          # MLP head hidden units
     dropout:float=0.3        # MLP head dropout
     n_classes:int=10
+    encoder2d:str='cnn'      # the 2D branch: 'cnn' (the paper's CNN on mel-image crops) | 'musicnn' (pretrained MSD_musicnn on its own log-mel patches)
+    finetune_encoder:bool=False # musicnn: train the pretrained encoder too, at a tenth of train.lr (default: frozen)
 
 @dataclass
 class TrainCfg:
@@ -173,12 +175,17 @@ def parse_overrides(s:str|None, # 'section.field=value; ...' (';' or ',' between
         ov[k.strip().replace('.', '__')] = val
     return ov
 
-# %% ../nbs/00_core.ipynb #1747ca06
+# %% ../nbs/00_core.ipynb #6cdb3f50
+MUSICNN_INPUT = dict(sr=16000, n_fft=512, hop=256, n_mels=96, frames=187)   # musicnn's configuration.py: 187 frames = 3 s
+ENCODERS_2D = ('cnn', 'musicnn')
+
 def input_shapes(cfg:Config)->dict:
-    "Shapes of one window's model inputs: img (3, H, W), x_t1 (T, L), x_f1 (T, F)."
+    "Shapes of one window's model inputs: img (3, H, W) (musicnn: its log-mel patch (187, 96)), x_t1 (T, L), x_f1 (T, F)."
     f, a = cfg.features, cfg.audio
     n = int(round(a.sr * a.window_seconds)); T = f.t_frames
-    return dict(img=(3, f.crop_h, f.crop_w), x_t1=(T, -(-n // T)), x_f1=(T, f.n_freq_1d))
+    if cfg.model.encoder2d not in ENCODERS_2D: raise IcffError(f"model.encoder2d must be one of {', '.join(ENCODERS_2D)}, not {cfg.model.encoder2d!r}")
+    img = (MUSICNN_INPUT['frames'], MUSICNN_INPUT['n_mels']) if cfg.model.encoder2d == 'musicnn' else (3, f.crop_h, f.crop_w)
+    return dict(img=img, x_t1=(T, -(-n // T)), x_f1=(T, f.n_freq_1d))
 
 # %% ../nbs/00_core.ipynb #7dc480cf
 def config_to_dict(cfg)->dict:

@@ -185,7 +185,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #67f0e86f
+# %% ../nbs/41_evaluate.ipynb #b2baea80
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -251,10 +251,10 @@ class Predictor:
     def analyse(self, path, attention:bool=False)->dict:
         "Everything behind a prediction: excerpt y, crops (n, 3, H, W) uint8, accompaniment acc, x_t1, x_f1, per-window logp (n, C), song probs (C,), attention maps (with `attention`)."
         import time, torch
-        from icff_kit.features import load_excerpt, mel_crops, inputs_1d
+        from icff_kit.features import load_excerpt, mel_crops, inputs_1d, to_model_inputs
         t0 = time.perf_counter(); cfg, sr = self.cfg, self.cfg.audio.sr
         y = load_excerpt(path, cfg)
-        crops = mel_crops(y, sr, cfg, what=str(path)); img = torch.from_numpy(crops).float() / 255
+        crops = mel_crops(y, sr, cfg, what=str(path)); img = to_model_inputs(dict(img=crops))['img']
         acc = xt = xf = None
         if self.needs_1d:
             acc = self.separator().separate_array(y, sr)['accompaniment']

@@ -16,11 +16,15 @@ __all__ = ['song_image', 'window_table', 'song_figure', 'attention_figure', 'run
 # %% ../nbs/60_explore.ipynb #b9327c97
 _log = get_logger('icff_kit.explore')
 
-# %% ../nbs/60_explore.ipynb #36019155
-def song_image(crops:np.ndarray, # (n, 3, H, W) uint8 RGB crops, one per window
+# %% ../nbs/60_explore.ipynb #0a1eb9bc
+def song_image(crops:np.ndarray, # (n, 3, H, W) uint8 RGB crops, one per window (musicnn encoder: (n, T, 96) log-mel patches)
               )->np.ndarray:      # (H, n*W, 3) uint8
-    "The crops side by side: the song's mel image as the 2D branch sees it."
+    "The crops side by side: the song's mel image as the 2D branch sees it (musicnn's log-mel patches in grey, low bands at the bottom)."
     crops = np.asarray(crops)
+    if crops.ndim == 3 and len(crops):
+        g = np.concatenate(list(crops.astype(np.float32).transpose(0, 2, 1)[:, ::-1]), axis=1)   # (96, n*T)
+        g = np.round(255 * (g - g.min()) / max(float(g.max() - g.min()), 1e-6)).astype(np.uint8)
+        return np.repeat(g[..., None], 3, -1)
     if crops.ndim != 4 or crops.shape[1] != 3 or len(crops) == 0:
         raise IcffError(f"crops must be a non-empty (n, 3, H, W) array, got shape {crops.shape}")
     return np.concatenate(list(crops.transpose(0, 2, 3, 1)), axis=1)
@@ -33,12 +37,12 @@ def window_table(a:dict)->pd.DataFrame:
     df.insert(0, 'start_s', np.arange(len(p)) * a['hop_s'])
     return df
 
-# %% ../nbs/60_explore.ipynb #57b74b5c
+# %% ../nbs/60_explore.ipynb #97122a0d
 def song_figure(a:dict, title:str='')->'go.Figure':
     "Mel image (top) and per-window genre probabilities (bottom) of an analysed song."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
-    img = song_image(a['crops']); n, W = len(a['crops']), a['crops'].shape[-1]
+    img = song_image(a['crops']); n = len(a['crops']); W = img.shape[1] // n
     p = np.exp(a['logp'])
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.55, 0.45],
                         subplot_titles=('mel image (2D input), one crop per window', 'genre probability per window'))

@@ -13,11 +13,11 @@ from .core import (Config, IcffError, parse_overrides, atomic_path, atomic_write
                            config_to_dict, get_logger, input_shapes, load_config, profile, save_config, seed_everything)
 
 # %% auto #0
-__all__ = ['BALANCES', 'RECIPE', 'CODE_MODULES', 'Tracks', 'side_cfg', 'dataset_classes', 'prepare_tracks', 'PairSet',
-           'sample_weights', 'loader', 'spec_masks', 'lr_factor', 'blank_modality', 'LitICFF', 'AtomicCheckpointIO',
-           'History', 'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for', 'flush_denormals',
-           'init_encoder_2d', 'run_experiment', 'load_run', 'tone_dataset', 'config_from_args', 'train_arguments',
-           'cli_train']
+__all__ = ['BALANCES', 'ENCODER_LR', 'RECIPE', 'CODE_MODULES', 'Tracks', 'side_cfg', 'dataset_classes', 'prepare_tracks',
+           'PairSet', 'sample_weights', 'loader', 'spec_masks', 'lr_factor', 'blank_modality', 'LitICFF',
+           'AtomicCheckpointIO', 'History', 'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for',
+           'flush_denormals', 'init_encoder_2d', 'run_experiment', 'load_run', 'tone_dataset', 'config_from_args',
+           'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
@@ -166,7 +166,7 @@ def loader(ps:PairSet, batch_size:int, shuffle:bool, seed:int=0, num_workers:int
     return DataLoader(_torch_set(ps), sampler=_Batches(), batch_size=None, num_workers=num_workers,
                       persistent_workers=num_workers > 0)
 
-# %% ../nbs/40_train.ipynb #9308e0fa
+# %% ../nbs/40_train.ipynb #ce521c48
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -185,6 +185,7 @@ def spec_masks(img:torch.Tensor, # (B, 3, H, W) crops in [0, 1]
     m = spans(W)[:, None, None, :] | spans(H)[:, None, :, None]                       # (B, 1, H, W)
     return torch.where(m, img.mean((1, 2, 3), keepdim=True), img)
 
+ENCODER_LR = 0.1   # learning-rate factor of a fine-tuned pretrained encoder (model.finetune_encoder)
 RECIPE = ('label_smoothing', 'mixup', 'spec_masks', 'warmup', 'ema', 'modality_dropout', 'aux_loss')  # TrainCfg fields LitICFF reads
 
 def lr_factor(epoch:int, epochs:int, warmup:int=0)->float:
@@ -232,7 +233,9 @@ class LitICFF(L.LightningModule):
         return self.ema.module if self.ema is not None else self.model
 
     @staticmethod
-    def _img(b:dict)->torch.Tensor: return b['img'].float() / 255 if b['img'].dtype == torch.uint8 else b['img']
+    def _img(b:dict)->torch.Tensor:
+        from icff_kit.features import to_model_inputs
+        return to_model_inputs(dict(img=b['img']))['img']   # uint8 crops to [0, 1]; musicnn's float16 patches to float32
 
     def forward(self, b:dict): return self.net(self._img(b), b.get('x_t1'), b.get('x_f1'))
 
@@ -269,8 +272,10 @@ class LitICFF(L.LightningModule):
         self.log(f'{name}_acc', (logits.argmax(1) == b['y']).float().mean(), **kw)
 
     def configure_optimizers(self):
-        params = [p for n, p in self.named_parameters() if not n.startswith('ema.')]   # the average is not trained
-        opt = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        named = [(n, p) for n, p in self.named_parameters() if not n.startswith('ema.') and p.requires_grad]   # the average and a frozen encoder are not trained
+        enc = [p for n, p in named if n.startswith('model.enc2d.net.')]                  # a fine-tuned pretrained encoder: a tenth of the rate
+        groups = [dict(params=[p for n, p in named if not n.startswith('model.enc2d.net.')])] + ([dict(params=enc, lr=self.hparams.lr * ENCODER_LR)] if enc else [])
+        opt = torch.optim.AdamW(groups, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         E, wu = max(1, self.hparams.epochs), int(self.recipe['warmup'])
         if wu: sch = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: lr_factor(e, E, wu))
         else: sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=E)
@@ -295,7 +300,7 @@ class History(L.Callback):
     def state_dict(self): return dict(rows=self.rows)
     def load_state_dict(self, s): self.rows = list(s.get('rows', []))
 
-# %% ../nbs/40_train.ipynb #36fcd4a9
+# %% ../nbs/40_train.ipynb #f01efec2
 @torch.no_grad()
 def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dict:
     "Log-probabilities of every window: dict(track_id (n,), label (n,), window (n,), logp (n, C))."
@@ -303,7 +308,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     for i in range(0, len(ps), batch_size):
         b = ps.batch(np.arange(i, min(i + batch_size, len(ps))))
         t = {k: torch.from_numpy(np.ascontiguousarray(b[k])).to(device) for k in ('img', 'x_t1', 'x_f1') if k in b}
-        t['img'] = t['img'].float() / 255
+        t['img'] = LitICFF._img(t)
         out.append((b, F.log_softmax(model(t['img'], t.get('x_t1'), t.get('x_f1')).float(), -1).cpu().numpy()))
     tid = np.asarray(ps.track_ids)
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
@@ -440,10 +445,13 @@ def tone_dataset(out,                  # folder to write (synth layout: manifest
     atomic_write_text(d/'manifest.csv', pd.DataFrame(rows).to_csv(index=False))
     return d
 
-# %% ../nbs/40_train.ipynb #28d9bcfc
+# %% ../nbs/40_train.ipynb #854415a3
 def config_from_args(a)->Config:
     "A config from the common command-line options."
-    kw = dict(dataset=a.dataset, seed=a.seed, model__variant=a.variant, train__split=a.split, train__aug=a.aug)
+    variant, enc = a.variant.split('-') if '-' in a.variant else (a.variant, None)   # 2d-musicnn, ic-musicnn: the pretrained 2D branch
+    kw = dict(dataset=a.dataset, seed=a.seed, model__variant=variant, train__split=a.split, train__aug=a.aug)
+    if enc: kw['model__encoder2d'] = enc
+    if getattr(a, 'finetune_encoder', False): kw['model__finetune_encoder'] = True
     for k, v in (('train__epochs', a.epochs), ('train__batch_size', a.batch_size), ('train__lr', a.lr), ('train__max_tracks', a.max_tracks),
                  ('train__outside', a.outside), ('train__fold', a.fold), ('train__num_workers', a.workers),
                  ('separation__backend', a.backend), ('separation__model', a.sep_model),
@@ -455,7 +463,9 @@ def train_arguments(p:argparse.ArgumentParser):
     from icff_kit.core import PROFILES
     p.add_argument('--dataset', default='synth', help='gtzan | gtzan-f | ismir2004 | ismir2004-f | synth (default synth)')
     p.add_argument('--root', help='dataset folder (default: $ICFF_DATA/<dataset>)')
-    p.add_argument('--variant', default='ic', choices=('2d', '1d', 'concat', 'cross', 'ic'), help='model variant (default ic)')
+    p.add_argument('--variant', default='ic', choices=('2d', '1d', 'concat', 'cross', 'ic', '2d-musicnn', 'ic-musicnn'),
+                   help='model variant (default ic); 2d-musicnn and ic-musicnn put the pretrained MSD_musicnn in the 2D branch')
+    p.add_argument('--finetune-encoder', action='store_true', help='2d-musicnn, ic-musicnn: train the pretrained encoder too (at a tenth of the rate)')
     p.add_argument('--profile', default='cpu', choices=list(PROFILES), help='smoke | cpu | paper (default cpu)')
     p.add_argument('--split', default='random', choices=('random', 'fault', 'official', 'kfold'), help='track-level split (default random 8:2)')
     p.add_argument('--outside', choices=('drop', 'train'), help="fault split: ids in no list go to 'train' or are dropped")

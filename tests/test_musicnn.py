@@ -83,3 +83,30 @@ def test_musicnn_probe_in_compare(tmp_path, monkeypatch):
     assert [(p['a'], p['b']) for p in r['test']['pairs']] == [('musicnn-probe', 'mfcc-lr')]
     assert (tmp_path / 'out' / 'compare.png').stat().st_size > 0
     assert len(list((tmp_path / 'cache' / 'baseline').rglob('*.npy'))) == 2 * 12   # each baseline's features, once per track
+
+@pytest.mark.parametrize('variant', ['2d-musicnn', 'ic-musicnn'])
+def test_pretrained_variants_train_and_evaluate(variant, tmp_path):
+    "2d-musicnn and ic-musicnn: one smoke epoch, icff evaluate agrees with the run, the frozen encoder is the pretrained one, predict runs."
+    import torch
+    from icff_kit.train import tone_dataset
+    from icff_kit.musicnn import load_pretrained
+    env = {**os.environ, 'ICFF_CACHE': str(tmp_path / 'cache'), 'ICFF_PROGRESS': '0'}
+    root = tone_dataset(tmp_path / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=4)
+    run = tmp_path / 'run'
+    run_ = lambda *a: subprocess.run([*ICFF, *map(str, a)], capture_output=True, text=True, env=env)
+    r = run_('train', '--dataset', 'synth', '--profile', 'smoke', '--backend', 'reference', '--root', root, '--variant', variant, '--out', run, '--epochs', '1')
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((run / 'config.json').read_text())['model']
+    assert cfg['encoder2d'] == 'musicnn' and cfg['variant'] == variant.split('-')[0] and not cfg['finetune_encoder']
+    sd = torch.load(run / 'checkpoints' / 'best.ckpt', map_location='cpu', weights_only=True)['state_dict']
+    pre = load_pretrained('MSD_musicnn')
+    assert all(torch.equal(sd[f'model.enc2d.net.{k}'], v) for k, v in pre.items())          # frozen: weights and statistics untouched
+    r = run_('evaluate', run, '--json', tmp_path / 'e.json', '--boot', '50')
+    assert r.returncode == 0, r.stderr
+    e, m = json.loads((tmp_path / 'e.json').read_text()), json.loads((run / 'metrics.json').read_text())
+    assert e['accuracy'] == m['accuracy'] and np.isfinite(m['test_loss'])
+    song = sorted(Path(root).rglob('mix.wav'))[0]
+    r = run_('predict', song, '--run', run, '--top', '2', '--json', tmp_path / 'p.json')      # a song: musicnn patches, Spleeter for ic
+    assert r.returncode == 0, r.stderr
+    p = json.loads((tmp_path / 'p.json').read_text())['predictions'][0]
+    assert len(p['top']) == 2 and abs(sum(p['probs'].values()) - 1) < 1e-5 and p['n_windows'] == 2   # smoke: 6 s -> 2 windows
