@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg',
-           'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'input_shapes', 'config_to_dict',
-           'config_from_dict', 'config_hash', 'save_config', 'load_config', 'atomic_path', 'atomic_write',
-           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
-           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
+__all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg',
+           'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'variant_overrides',
+           'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config', 'load_config',
+           'atomic_path', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir',
+           'project_dir', 'data_dir', 'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -175,9 +175,15 @@ def parse_overrides(s:str|None, # 'section.field=value; ...' (';' or ',' between
         ov[k.strip().replace('.', '__')] = val
     return ov
 
-# %% ../nbs/00_core.ipynb #6cdb3f50
+# %% ../nbs/00_core.ipynb #68abe0fd
 MUSICNN_INPUT = dict(sr=16000, n_fft=512, hop=256, n_mels=96, frames=187)   # musicnn's configuration.py: 187 frames = 3 s
 ENCODERS_2D = ('cnn', 'musicnn')
+PRETRAINED_VARIANTS = {'2d-musicnn': ('2d', 'musicnn'), 'ic-musicnn': ('ic', 'musicnn')}   # name: (model.variant, model.encoder2d)
+
+def variant_overrides(name:str)->dict:
+    "`profile` overrides of a variant name: '2d' -> {'model__variant': '2d'}; '2d-musicnn' -> also {'model__encoder2d': 'musicnn'}."
+    v, e = PRETRAINED_VARIANTS.get(name, (name, None))
+    return dict(model__variant=v, **({'model__encoder2d': e} if e else {}))
 
 def input_shapes(cfg:Config)->dict:
     "Shapes of one window's model inputs: img (3, H, W) (musicnn: its log-mel patch (187, 96)), x_t1 (T, L), x_f1 (T, F)."

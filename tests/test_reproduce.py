@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT/'reports'
-ARTEFACTS = ['T1_datasets', 'F4_separation', 'F5_loss_curves', 'T2_comparison', 'T3_augmentation_ablation', 'T4_confusion', 'F6_fusion_bias']
+ARTEFACTS = ['T1_datasets', 'F4_separation', 'F5_loss_curves', 'T2_comparison', 'T3_augmentation_ablation', 'T4_confusion', 'F6_fusion_bias', 'T5_pretrained']
 
 
 def icff(*args):
@@ -92,12 +92,12 @@ def test_reproduce_smoke_synth(tmp_path, monkeypatch):
     md = (base/'index.md').read_text(); html = (base/'index.html').read_text()
     for name in ARTEFACTS: assert f'({name}/{name}.ipynb)' in md and f'href="{name}/results.json"' in html
     assert not list(base.rglob('*.tmp')) and not list(base.glob('.*'))
-    assert [a['status'] for a in _strict((tmp_path/'summary.json').read_text())['artefacts']] == ['ok'] * 7
+    assert [a['status'] for a in _strict((tmp_path/'summary.json').read_text())['artefacts']] == ['ok'] * 8
 
     # a second run only re-renders: no new experiment, no new synth
     runs = sorted(p.name for p in (tmp_path/'cache'/'runs').iterdir())
     man = {p: p.stat().st_mtime_ns for p in (tmp_path/'data'/'synth').glob('*/manifest.csv')}
-    assert len(man) == 2 and len(runs) == 16 + 2 + 3      # T3, F5's 2d and 1d, F6 at the other level
+    assert len(man) == 2 and len(runs) == 16 + 2 + 3 + 2  # T3, F5's 2d and 1d, F6 at the other level, T5's 2d-musicnn and ic-musicnn
     rc, so, se = icff('reproduce', *common, '--only', 'T4,F6')
     assert rc == 0, so + se
     assert sorted(p.name for p in (tmp_path/'cache'/'runs').iterdir()) == runs
@@ -111,8 +111,8 @@ def test_reproduce_smoke_synth(tmp_path, monkeypatch):
     assert (base/'F4_separation'/'results.json').read_text() == old
     assert (base/'F4_separation.failed.ipynb').is_file()
     idx = _strict((base/'index.json').read_text())['artefacts']
-    assert [a['key'] for a in idx] == ['T1', 'F4', 'F5', 'T2', 'T3', 'T4', 'F6']
-    assert [a['status'] for a in idx] == ['ok', 'failed', 'ok', 'ok', 'ok', 'ok', 'ok']
+    assert [a['key'] for a in idx] == ['T1', 'F4', 'F5', 'T2', 'T3', 'T4', 'F6', 'T5']
+    assert [a['status'] for a in idx] == ['ok', 'failed', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']
 
 
 def test_reproduce_bad_input(tmp_path):
