@@ -175,8 +175,9 @@ def parse_overrides(s:str|None, # 'section.field=value; ...' (';' or ',' between
         ov[k.strip().replace('.', '__')] = val
     return ov
 
-# %% ../nbs/00_core.ipynb #68abe0fd
-MUSICNN_INPUT = dict(sr=16000, n_fft=512, hop=256, n_mels=96, frames=187)   # musicnn's configuration.py: 187 frames = 3 s
+# %% ../nbs/00_core.ipynb #8f14013c
+MUSICNN_INPUT = dict(sr=16000, n_fft=512, hop=256, n_mels=96, frames=187,   # musicnn's configuration.py: 187 frames = 3 s
+                     pool=8, features=753)   # the kit's tokens: 753 frame features (front + mid end) averaged over 8 frames
 ENCODERS_2D = ('cnn', 'musicnn')
 PRETRAINED_VARIANTS = {'2d-musicnn': ('2d', 'musicnn'), 'ic-musicnn': ('ic', 'musicnn')}   # name: (model.variant, model.encoder2d)
 
@@ -186,11 +187,12 @@ def variant_overrides(name:str)->dict:
     return dict(model__variant=v, **({'model__encoder2d': e} if e else {}))
 
 def input_shapes(cfg:Config)->dict:
-    "Shapes of one window's model inputs: img (3, H, W) (musicnn: its log-mel patch (187, 96)), x_t1 (T, L), x_f1 (T, F)."
-    f, a = cfg.features, cfg.audio
+    "Shapes of one window's model inputs: img (3, H, W) (musicnn: the frozen encoder's pooled frames (23, 753), or to fine-tune it its log-mel patch (187, 96)), x_t1 (T, L), x_f1 (T, F)."
+    f, a, m = cfg.features, cfg.audio, MUSICNN_INPUT
     n = int(round(a.sr * a.window_seconds)); T = f.t_frames
     if cfg.model.encoder2d not in ENCODERS_2D: raise IcffError(f"model.encoder2d must be one of {', '.join(ENCODERS_2D)}, not {cfg.model.encoder2d!r}")
-    img = (MUSICNN_INPUT['frames'], MUSICNN_INPUT['n_mels']) if cfg.model.encoder2d == 'musicnn' else (3, f.crop_h, f.crop_w)
+    if cfg.model.encoder2d == 'cnn': img = (3, f.crop_h, f.crop_w)
+    else: img = (m['frames'], m['n_mels']) if cfg.model.finetune_encoder else (m['frames'] // m['pool'], m['features'])
     return dict(img=img, x_t1=(T, -(-n // T)), x_f1=(T, f.n_freq_1d))
 
 # %% ../nbs/00_core.ipynb #7dc480cf

@@ -157,7 +157,7 @@ def mel_power(y:np.ndarray, # (n,) float32 clip at `cfg.audio.sr`
         with _one_blas_thread(): out[s:s + step] = (X.real ** 2 + X.imag ** 2) @ fb
     return out.reshape(k, f.crop_w, f.n_mels).transpose(0, 2, 1)
 
-# %% ../nbs/22_features.ipynb #43ef3071
+# %% ../nbs/22_features.ipynb #5533f009
 _AMIN = 1e-10
 
 REF_PERCENTILE = 99.  # the clip's reference level: this percentile of its dB cells (not the max: see below)
@@ -191,10 +191,13 @@ def mel_crops(y:np.ndarray,  # (n,) or (n, channels) audio of the ORIGINAL track
               cfg:Config,
               max_windows:int|None=None, # keep at most this many windows
               what:str='audio',          # names the input in error messages (e.g. its path)
-             )->np.ndarray:  # (k, 3, crop_h, crop_w) uint8 RGB crops, one per window (musicnn encoder: (k, 187, 96) float16)
+             )->np.ndarray:  # (k, 3, crop_h, crop_w) uint8 RGB crops, one per window (musicnn: (k, 23, 753) float16 frozen tokens, (k, 187, 96) patches to fine-tune)
     "The 2D input: per-clip normalised mel image in a colour map, one RGB crop per window (for `model.encoder2d='musicnn'`, `musicnn_patches`)."
     y = _prep(y, sr, cfg, what)
-    if cfg.model.encoder2d == 'musicnn': return musicnn_patches(y, cfg, max_windows)
+    if cfg.model.encoder2d == 'musicnn':
+        from icff_kit.musicnn import frozen_tokens
+        p = musicnn_patches(y, cfg, max_windows)
+        return p if cfg.model.finetune_encoder else frozen_tokens(p)   # frozen: what the encoder makes of them, computed once
     return colourise(mel_image(mel_power(y, cfg, max_windows), cfg.features.top_db), cfg)
 
 def musicnn_patches(y:np.ndarray, # (n,) float32 clip at `cfg.audio.sr` (after `_prep`)
@@ -292,7 +295,7 @@ def load_excerpt(path, cfg:Config, offset=None)->np.ndarray:
     if o: return load_audio(path, sr=a.sr, offset=o, duration=a.clip_seconds or None)[0]
     return load_clip(path, a.sr, a.clip_seconds, a.excerpt)
 
-# %% ../nbs/22_features.ipynb #992147a6
+# %% ../nbs/22_features.ipynb #4cf52345
 FEATURE_VERSION = 4  # bump when the feature recipe changes: every cached feature is then recomputed
 
 def feature_fields(cfg:Config, kind:str)->dict:
@@ -300,7 +303,11 @@ def feature_fields(cfg:Config, kind:str)->dict:
     a, f = cfg.audio, cfg.features
     d = dict(version=FEATURE_VERSION, kind=kind, sr=a.sr, clip_seconds=a.clip_seconds, window_seconds=a.window_seconds,
              hop_seconds=a.hop_seconds, excerpt=a.excerpt, fill=a.fill, fmax=effective_fmax(cfg))
-    if kind == '2d' and cfg.model.encoder2d == 'musicnn': d.update(encoder2d='musicnn', musicnn=MUSICNN_INPUT)
+    if kind == '2d' and cfg.model.encoder2d == 'musicnn':
+        d.update(encoder2d='musicnn', musicnn=MUSICNN_INPUT, finetune=cfg.model.finetune_encoder)
+        if not cfg.model.finetune_encoder:   # frozen tokens depend on the weights too
+            from icff_kit.musicnn import CONVERTED_SHA256
+            d['weights'] = CONVERTED_SHA256['MSD_musicnn'][:16]
     elif kind == '2d': d.update(n_mels=f.n_mels, crop_h=f.crop_h, crop_w=f.crop_w, cmap=f.cmap, fmin=f.fmin, n_fft_2d=f.n_fft_2d, top_db=f.top_db)
     elif kind == '1d': d.update(t_frames=f.t_frames, n_fft_1d=f.n_fft_1d)
     else: raise IcffError(f"unknown feature kind {kind!r}: '2d' or '1d'")

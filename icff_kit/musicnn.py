@@ -15,7 +15,7 @@ from .core import IcffError, MUSICNN_INPUT, atomic_dir, atomic_path, get_logger,
 # %% auto #0
 __all__ = ['log', 'WHEEL', 'MODELS', 'SR', 'N_FFT', 'HOP', 'N_MELS', 'PATCH', 'EMBED_VERSION', 'WHEEL_SHA256', 'CONVERTED_SHA256',
            'musicnn_dir', 'MusiCNN', 'tf_to_torch', 'read_labels', 'convert_wheel', 'check_musicnn', 'fetch_musicnn',
-           'load_pretrained', 'MusicnnTokens', 'log_mel', 'patches', 'Embedder']
+           'load_pretrained', 'pooled_frames', 'frozen_tokens', 'MusicnnTokens', 'log_mel', 'patches', 'Embedder']
 
 # %% ../nbs/33_musicnn.ipynb #501c1179
 log = get_logger('icff_kit.musicnn')
@@ -196,7 +196,7 @@ def fetch_musicnn(dest=None, force:bool=False)->Path:
     log.info(f'installed and verified the musicnn weights in {dest}')
     return dest
 
-# %% ../nbs/33_musicnn.ipynb #88f68a7e
+# %% ../nbs/33_musicnn.ipynb #264832e6
 def load_pretrained(model:str='MSD_musicnn', dest=None)->dict:
     "The verified converted weights of a musicnn model, as a `MusiCNN` state dict."
     from safetensors.torch import load_file
@@ -204,27 +204,35 @@ def load_pretrained(model:str='MSD_musicnn', dest=None)->dict:
     try: return load_file(str(f))
     except Exception as e: raise IcffError(f"{f}: cannot load ({type(e).__name__}: {e}); {_HOW}") from None
 
+def pooled_frames(net:MusiCNN, x:torch.Tensor, # (B, 187, 96) log-mel patches
+                  pool:int=MUSICNN_INPUT['pool'])->torch.Tensor: # (B, 187 // pool, 753)
+    "musicnn's frame features (front and mid end), averaged over `pool` frames: the kit's 2D tokens before their projection."
+    return F.avg_pool1d(net.frames(x), pool, pool).transpose(1, 2)
+
+_FROZEN = {}
+
+@torch.no_grad()
+def frozen_tokens(p:np.ndarray, # (k, 187, 96) log-mel patches
+                  model:str='MSD_musicnn', batch:int=32)->np.ndarray: # (k, 23, 753) float16
+    "What the frozen pretrained encoder makes of patches (`pooled_frames`, inference statistics): the cached 2D input of `2d-musicnn` and `ic-musicnn`."
+    if model not in _FROZEN:
+        net = MusiCNN(); net.load_state_dict(load_pretrained(model)); _FROZEN[model] = net.eval()
+    x = torch.from_numpy(np.asarray(p, np.float32))
+    return torch.cat([pooled_frames(_FROZEN[model], x[i:i + batch]) for i in range(0, len(x), batch)]).numpy().astype(np.float16)
+
 class MusicnnTokens(nn.Module):
-    "MSD_musicnn's frame features as 2D tokens: (B, 187, 96) log-mel patches -> (B, 187 // pool, width)."
-    def __init__(self, width:int=128, pool:int=8, finetune:bool=False, model:str='MSD_musicnn', pretrained:bool=True):
+    "MSD_musicnn as the 2D branch: frozen, it projects the cached `frozen_tokens` (B, 23, 753); fine-tuned, it runs the network on log-mel patches (B, 187, 96). Out: (B, 23, width)."
+    def __init__(self, width:int=128, pool:int=MUSICNN_INPUT['pool'], finetune:bool=False, model:str='MSD_musicnn', pretrained:bool=True):
         super().__init__()
-        self.net, self.pool, self.finetune = MusiCNN(), pool, finetune
-        if pretrained: self.net.load_state_dict(load_pretrained(model))
-        self.net.requires_grad_(finetune)
-        self.proj = nn.Linear(self.net.n_features, width)
-        self.train()
+        self.pool, self.finetune, self.net = pool, finetune, None
+        if finetune:   # the whole network is trained (its batch norms too), starting from the pretrained weights
+            self.net = MusiCNN()
+            if pretrained: self.net.load_state_dict(load_pretrained(model))
+        self.proj = nn.Linear(MUSICNN_INPUT['features'], width)
 
-    def train(self, mode:bool=True):
-        super().train(mode)
-        if not self.finetune: self.net.eval()   # frozen: the pretrained batch-norm statistics stay
-        return self
-
-    def forward(self, x:torch.Tensor)->torch.Tensor: # (B, 187, 96) -> (B, N, width)
-        if not self.finetune and self.net.training: self.net.eval()   # whatever mode a trainer restored: frozen means inference statistics
-        with torch.set_grad_enabled(self.finetune and torch.is_grad_enabled()):
-            z = self.net.frames(x)                                                    # (B, 753, 187)
-        z = F.avg_pool1d(z, self.pool, self.pool)                                     # (B, 753, 23)
-        return self.proj(z.transpose(1, 2))                                           # (B, 23, width)
+    def forward(self, x:torch.Tensor)->torch.Tensor: # (B, 23, 753) frozen tokens | (B, 187, 96) patches -> (B, 23, width)
+        if self.net is not None: x = pooled_frames(self.net, x, self.pool)            # (B, 23, 753)
+        return self.proj(x)                                                            # (B, 23, width)
 
 # %% ../nbs/33_musicnn.ipynb #8ed438af
 def log_mel(y:np.ndarray)->np.ndarray: # (n,) float32 at 16 kHz -> (T, 96) float32

@@ -84,9 +84,9 @@ def test_musicnn_probe_in_compare(tmp_path, monkeypatch):
     assert (tmp_path / 'out' / 'compare.png').stat().st_size > 0
     assert len(list((tmp_path / 'cache' / 'baseline').rglob('*.npy'))) == 2 * 12   # each baseline's features, once per track
 
-@pytest.mark.parametrize('variant', ['2d-musicnn', 'ic-musicnn'])
-def test_pretrained_variants_train_and_evaluate(variant, tmp_path):
-    "2d-musicnn and ic-musicnn: one smoke epoch, icff evaluate agrees with the run, the frozen encoder is the pretrained one, predict runs."
+@pytest.mark.parametrize('variant,finetune', [('2d-musicnn', False), ('ic-musicnn', False), ('2d-musicnn', True)])
+def test_pretrained_variants_train_and_evaluate(variant, finetune, tmp_path):
+    "2d-musicnn and ic-musicnn: one smoke epoch, icff evaluate agrees with the run, predict runs; frozen, the run keeps only its projection; fine-tuned, the encoder moved from the pretrained weights."
     import torch
     from icff_kit.train import tone_dataset
     from icff_kit.musicnn import load_pretrained
@@ -94,13 +94,15 @@ def test_pretrained_variants_train_and_evaluate(variant, tmp_path):
     root = tone_dataset(tmp_path / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=4)
     run = tmp_path / 'run'
     run_ = lambda *a: subprocess.run([*ICFF, *map(str, a)], capture_output=True, text=True, env=env)
-    r = run_('train', '--dataset', 'synth', '--profile', 'smoke', '--backend', 'reference', '--root', root, '--variant', variant, '--out', run, '--epochs', '1')
+    r = run_('train', '--dataset', 'synth', '--profile', 'smoke', '--backend', 'reference', '--root', root, '--variant', variant, '--out', run,
+             '--epochs', '1', *(['--finetune-encoder'] if finetune else []))
     assert r.returncode == 0, r.stderr
     cfg = json.loads((run / 'config.json').read_text())['model']
-    assert cfg['encoder2d'] == 'musicnn' and cfg['variant'] == variant.split('-')[0] and not cfg['finetune_encoder']
+    assert cfg['encoder2d'] == 'musicnn' and cfg['variant'] == variant.split('-')[0] and cfg['finetune_encoder'] == finetune
     sd = torch.load(run / 'checkpoints' / 'best.ckpt', map_location='cpu', weights_only=True)['state_dict']
     pre = load_pretrained('MSD_musicnn')
-    assert all(torch.equal(sd[f'model.enc2d.net.{k}'], v) for k, v in pre.items())          # frozen: weights and statistics untouched
+    if finetune: assert not torch.equal(sd['model.enc2d.net.timbral.0.weight'], pre['timbral.0.weight'])   # trained from the pretrained start
+    else: assert 'model.enc2d.proj.weight' in sd and not any(k.startswith('model.enc2d.net.') for k in sd)   # frozen: cached tokens, a projection
     r = run_('evaluate', run, '--json', tmp_path / 'e.json', '--boot', '50')
     assert r.returncode == 0, r.stderr
     e, m = json.loads((tmp_path / 'e.json').read_text()), json.loads((run / 'metrics.json').read_text())
