@@ -16,8 +16,8 @@ from .core import (Config, IcffError, parse_overrides, variant_overrides, PRETRA
 __all__ = ['BALANCES', 'ENCODER_LR', 'RECIPE', 'CODE_MODULES', 'Tracks', 'side_cfg', 'dataset_classes', 'prepare_tracks',
            'PairSet', 'sample_weights', 'loader', 'spec_masks', 'lr_factor', 'blank_modality', 'LitICFF',
            'AtomicCheckpointIO', 'History', 'predict_windows', 'code_fingerprint', 'run_key', 'run_dir_for',
-           'flush_denormals', 'init_encoder_2d', 'run_experiment', 'load_run', 'tone_dataset', 'config_from_args',
-           'train_arguments', 'cli_train']
+           'check_train_config', 'flush_denormals', 'init_encoder_2d', 'run_experiment', 'load_run', 'tone_dataset',
+           'config_from_args', 'train_arguments', 'cli_train']
 
 # %% ../nbs/40_train.ipynb #5f30b3e4
 _log = get_logger('icff_kit.train')
@@ -314,7 +314,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #1ff61ae9
+# %% ../nbs/40_train.ipynb #f1f90aa0
 CODE_MODULES = ('core', 'audio', 'datasets', 'splits', 'separation', 'features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
@@ -341,7 +341,23 @@ def run_dir_for(cfg:Config, root=None, runs=None, splits:dict|None=None)->Path:
     "Where `run_experiment` keeps a run."
     return Path(runs or cache_dir()/'runs')/f'{cfg.dataset}-{cfg.model.variant}-{cfg.profile}-{run_key(cfg, root, splits)}'
 
+def check_train_config(cfg:Config)->Config:
+    "Refuse, in one line, training settings that cannot work (`icff train --epochs 0`, a negative rate, ...)."
+    t = cfg.train
+    for name, v, ok, want in (('epochs', t.epochs, t.epochs >= 1, 'at least 1'), ('batch_size', t.batch_size, t.batch_size >= 1, 'at least 1'),
+                              ('lr', t.lr, t.lr > 0, 'above 0'), ('patience', t.patience, t.patience >= 1, 'at least 1'),
+                              ('val_fraction', t.val_fraction, 0 <= t.val_fraction < 1, 'in [0, 1)'),
+                              ('label_smoothing', t.label_smoothing, 0 <= t.label_smoothing < 1, 'in [0, 1)'),
+                              ('mixup', t.mixup, t.mixup >= 0, '0 (off) or above'), ('num_workers', t.num_workers, t.num_workers >= 0, '0 or more'),
+                              ('max_tracks', t.max_tracks, t.max_tracks is None or t.max_tracks >= 1, 'at least 1')):
+        if not ok: raise IcffError(f"train.{name} must be {want}, got {v!r}")
+    return cfg
+
 def _trainer_kw(cfg:Config, accelerator:str, devices):
+    if accelerator in ('gpu', 'cuda') and not torch.cuda.is_available():
+        raise IcffError(f"--accelerator {accelerator}: torch sees no GPU here (torch {torch.__version__}, cuda available: False); use --accelerator cpu or auto")
+    if devices not in ('auto', -1, None) and not (str(devices).lstrip('-').isdigit() and int(devices) >= 1):
+        raise IcffError(f"devices must be 'auto' or a number >= 1, got {devices!r}")
     gpu = accelerator in ('gpu', 'cuda') or (accelerator == 'auto' and torch.cuda.is_available())
     prec = cfg.train.precision if cfg.train.precision != 'auto' else ('16-mixed' if gpu else '32-true')
     auto = devices in ('auto', -1, None)
@@ -378,6 +394,7 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
                   )->dict:
     "Train, evaluate and cache one experiment; returns dict(run_dir, metrics, history, config)."
     from icff_kit.evaluate import evaluate_predictions
+    check_train_config(cfg); kw, world = _trainer_kw(cfg, accelerator, devices)   # impossible settings: refused before any work
     out = Path(out) if out else run_dir_for(cfg, root, splits=splits)
     ddp_child = int(os.environ.get('LOCAL_RANK', '0') or 0) > 0   # a process Lightning started for DDP: rank 0 owns the folder
     if not ddp_child:
@@ -390,7 +407,6 @@ def run_experiment(cfg:Config,            # the experiment (profile, dataset, va
         save_config(cfg, out/'config.json')
         atomic_write_json(out/'splits.json', dict(tr.splits, classes=tr.classes, root=str(root) if root else None, bad=tr.bad))
     sets = {s: PairSet(dataclasses.replace(tr, cfg=side_cfg(cfg, s)), s) for s in ('train', 'valid', 'test')}
-    kw, world = _trainer_kw(cfg, accelerator, devices)
     if kw['accelerator'] == 'cpu': flush_denormals()
     model_args = __import__('icff_kit.model', fromlist=['ICFFNet']).ICFFNet.from_config(cfg).init_args
     t = cfg.train

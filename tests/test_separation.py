@@ -43,15 +43,15 @@ def test_separate_files_cache_and_bad_file(tmp_path, capsys):
     save_audio(tmp_path / 'a.wav', voc + acc, SR); save_audio(tmp_path / 'stereo.flac', np.stack([voc + acc, acc], 1), 44100)
     (tmp_path / 'bad.wav').write_text('not audio')
     files = [str(tmp_path / f) for f in ('a.wav', 'bad.wav', 'stereo.flac')]
-    assert main(['separate', *files, '--backend', 'repet', '--json', str(tmp_path / 'r.json')]) == 0
+    assert main(['separate', *files, '--backend', 'repet', '--json', str(tmp_path / 'r.json')]) == 1   # one file failed: exit 1, the rest done
     r = json.loads((tmp_path / 'r.json').read_text())
     assert (r['backend'], r['n_separated'], r['n_failed'], r['n_cached']) == ('repet', 2, 1, 0)
     assert 'bad.wav' in r['tracks'][files[1]]['error']
     import soundfile as sf
     i = sf.info(r['tracks'][files[2]]['accompaniment'])
     assert (i.samplerate, i.channels) == (44100, 2)               # stems keep the input's rate and channels
-    assert '1 failed' in capsys.readouterr().out
-    assert main(['separate', *files, '--backend', 'repet', '--json', str(tmp_path / 'r2.json')]) == 0
+    out = capsys.readouterr(); assert '1 failed' in out.out and '1 of 3 tracks failed' in out.err
+    assert main(['separate', *files, '--backend', 'repet', '--json', str(tmp_path / 'r2.json')]) == 1
     r2 = json.loads((tmp_path / 'r2.json').read_text())
     assert (r2['n_separated'], r2['n_cached']) == (0, 2) and r2['tracks'][files[0]] == r['tracks'][files[0]]
 

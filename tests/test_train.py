@@ -204,3 +204,14 @@ def test_window_hops(env):
     r = icff(env, 'evaluate', run, '--dataset', 'synth', '--root', env['other'], '--json', env['d'] / 'e_hops.json', '--boot', '50')
     assert r.returncode == 0, r.stderr
     assert json.loads((env['d'] / 'e_hops.json').read_text())['n_windows'] == 3 * 4
+
+def test_impossible_arguments_are_one_line_errors(env):
+    "Issue 13: --epochs 0 or -1, --batch-size 0, --devices foo, --accelerator gpu without a GPU: exit 1, one line, no traceback."
+    import torch
+    cases = [(['--epochs', '0'], 'train.epochs must be at least 1'), (['--epochs', '-1'], 'train.epochs must be at least 1'),
+             (['--batch-size', '0'], 'train.batch_size must be at least 1'), (['--devices', 'foo'], "devices must be 'auto' or a number >= 1, got 'foo'"),
+             (['--set', 'train.lr=0'], 'train.lr must be above 0')]
+    if not torch.cuda.is_available(): cases.append((['--accelerator', 'gpu'], 'torch sees no GPU here'))
+    for extra, msg in cases:
+        r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', env['d'] / 'run_badargs', *extra)
+        assert r.returncode == 1 and msg in r.stderr and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, (extra, r.stderr)
