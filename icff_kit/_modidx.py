@@ -659,4 +659,5 @@ d = { 'settings': { 'branch': 'main',
                                   'icff_kit.weights.sha256_file': ('weights.html#sha256_file', 'icff_kit/weights.py'),
                                   'icff_kit.weights.spleeter_model_root': ('weights.html#spleeter_model_root', 'icff_kit/weights.py'),
                                   'icff_kit.weights.spleeter_python': ('weights.html#spleeter_python', 'icff_kit/weights.py'),
-                                  'icff_kit.weights.unpack_pretrained': ('weights.html#unpack_pretrained', 'icff_kit/weights.py')}}}
+                                  'icff_kit.weights.unpack_pretrained': ('weights.html#unpack_pretrained', 'icff_kit/weights.py'),
+                                  'icff_kit.weights.wheel_members': ('weights.html#wheel_members', 'icff_kit/weights.py')}}}

@@ -178,7 +178,7 @@ def paired_bootstrap(runs_a:list, runs_b:list|None, # per run: (track_index (m,)
     return dict(mean=float(d.mean()), ci95=_ci(boot - boot_b), per_run=d.tolist(),
                 wins=int((d > 0).sum()), losses=int((d < 0).sum()), ties=int((d == 0).sum()))
 
-# %% ../nbs/42_compare.ipynb #849eb0dd
+# %% ../nbs/42_compare.ipynb #41fef124
 def _manifest_source(r)->str:
     "The identity of a manifest row's excerpt, as the feature cache keys it."
     from icff_kit.features import source_fingerprint, _excerpt_source
@@ -213,23 +213,21 @@ def baseline_matrix(df:pd.DataFrame, # manifest rows: track_id, path (, offset)
     "The features of a baseline (`mfcc-lr` or `musicnn-probe`) for every track, computed once and cached per track; bad tracks are reported and skipped."
     from icff_kit.features import load_excerpt
     root = Path(cache or cache_dir()/'baseline')/config_hash(_baseline_fields(kind, cfg))
-    emb = None
+    rows = [(str(r.track_id), r, root/f'{config_hash(dict(t=str(r.track_id), s=_manifest_source(r)), n=16)}.npy') for r in df.itertuples(index=False)]
+    feature = lambda y: baseline_features(y, cfg)
+    if kind == 'musicnn-probe' and not all(p.exists() for _, _, p in rows):   # the model loads once, outside the per-track errors
+        import torch
+        from icff_kit.musicnn import Embedder
+        emb = Embedder('MSD_musicnn', device='cuda' if torch.cuda.is_available() else 'cpu')
+        feature = lambda y: musicnn_features(y, cfg, emb)
     out, bad = {}, []
-    for r in progress(list(df.itertuples(index=False)), desc=desc or f'{kind} features', total=len(df)):
-        tid = str(r.track_id); p = root/f'{config_hash(dict(t=tid, s=_manifest_source(r)), n=16)}.npy'
+    for tid, r, p in progress(rows, desc=desc or f'{kind} features', total=len(rows)):
         try:
             if p.exists(): out[tid] = np.load(p); continue
-            y = load_excerpt(r.path, cfg, getattr(r, 'offset', None))
-            if kind == 'mfcc-lr': x = baseline_features(y, cfg)
-            else:
-                if emb is None:
-                    from icff_kit.musicnn import Embedder
-                    import torch; emb = Embedder('MSD_musicnn', device='cuda' if torch.cuda.is_available() else 'cpu')
-                x = musicnn_features(y, cfg, emb)
+            x = feature(load_excerpt(r.path, cfg, getattr(r, 'offset', None)))
             with atomic_path(p) as tmp: np.save(tmp, x)
             out[tid] = x
         except IcffError as e:
-            if 'musicnn weights' in str(e): raise                    # a missing model is not a bad track
             _log.warning(f'{kind}: skipped track {tid}: {e}'); bad.append(dict(track_id=tid, path=str(r.path), reason=str(e)))
     return out, bad
 

