@@ -39,7 +39,7 @@ def _find(argv):
         if len(argv) >= n and k in COMMANDS: return k, argv[n:]
     return None, argv
 
-# %% ../nbs/70_cli.ipynb #42edef68
+# %% ../nbs/70_cli.ipynb #d76c8cc5
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `icff` console script."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -61,5 +61,8 @@ def main(argv:list[str]|None=None)->int:
         print(f'icff {cmd}: error: {e}', file=sys.stderr); return 1
     except KeyboardInterrupt:
         print(f'icff {cmd}: interrupted; finished work is kept, run the command again to resume', file=sys.stderr); return 130
+    except OSError as e:   # the file system said no (permissions, a full disk, a vanished folder): one line naming the path
+        what = ' -> '.join(str(x) for x in (e.filename, e.filename2) if x) or 'a file'
+        print(f'icff {cmd}: error: {what}: {e.strerror or e}; finished work is kept, run the command again once it is fixed', file=sys.stderr); return 1
 
 def _cli(): sys.exit(main())

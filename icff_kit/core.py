@@ -15,8 +15,9 @@ import numpy as np
 __all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg',
            'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'variant_overrides',
            'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config', 'load_config',
-           'atomic_path', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir',
-           'project_dir', 'data_dir', 'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
+           'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write', 'atomic_write_bytes',
+           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir', 'cache_dir', 'models_dir',
+           'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -221,25 +222,82 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #3bb1e87a
+# %% ../nbs/00_core.ipynb #ef3c6c1b
 def _umask()->int:
     m = os.umask(0); os.umask(m); return m
 
+_HOST = re.sub(r'[^A-Za-z0-9]', '_', __import__('socket').gethostname())[:40] or 'host'
+_TMP_RE = re.compile(r'^\..+\.([A-Za-z0-9_]+)~(\d+)\.[^.]+\.tmp')   # .<name>.<host>~<pid>.<random>.tmp[<suffix>]
+
+class DiskFullError(IcffError):
+    "A write failed because the file system holding it is full (or over quota)."
+
 def _tmp_name(p:Path)->Path:
-    fd, tmp = tempfile.mkstemp(prefix=f'.{p.name}.', suffix='.tmp', dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{p.name}.{_HOST}~{os.getpid()}.', suffix='.tmp', dir=p.parent)
     os.close(fd); os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     return Path(tmp)
 
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except OSError: return True   # it exists but is another user's
+
+def sweep_tmp(folder,                  # a folder the kit writes into
+              max_age_s:float=86400.,  # a temp file of another host (or an old-style one) older than this is stale too
+             )->int:                   # temp files and folders removed
+    "Remove the temp files and folders that writers killed mid-write left in `folder`: those of dead processes on this host, and any older than `max_age_s`."
+    d, n, now = Path(folder), 0, __import__('time').time()
+    try: entries = list(d.iterdir())
+    except OSError: return 0
+    for f in entries:
+        if not (f.name.startswith('.') and '.tmp' in f.name): continue
+        m = _TMP_RE.match(f.name)
+        try: old = now - f.lstat().st_mtime > max_age_s
+        except OSError: continue
+        if (m and m[1] == _HOST and not _alive(int(m[2]))) or old:
+            try: shutil.rmtree(f) if f.is_dir() and not f.is_symlink() else f.unlink(); n += 1
+            except OSError: pass
+    return n
+
+def _full(e:BaseException, folder:Path)->bool:
+    "Did this write error come from a full file system? (Libraries often hide errno: then the free space decides.)"
+    import errno
+    if getattr(e, 'errno', None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
+    if isinstance(e, OSError) and e.errno: return False   # another, known cause (permissions, a missing folder, ...)
+    try: u = shutil.disk_usage(folder); return u.total > 0 and u.free < (1 << 20)   # /proc and the like have no size at all
+    except OSError: return False
+
+def make_dir(d)->Path:
+    "Create a folder (and its parents); a path that cannot be a folder is a one-line `IcffError` saying what is in the way."
+    d = Path(d)
+    try: d.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        f = next((q for q in (d, *d.parents) if q.exists() and not q.is_dir()), d)
+        raise IcffError(f"cannot create folder {d}: {f} is a file, not a folder (move it, or set ICFF_CACHE or the output path elsewhere)") from None
+    except OSError as e:
+        if _full(e, next((q for q in (d, *d.parents) if q.exists()), Path('/'))):
+            raise DiskFullError(f"cannot create folder {d}: no space left on the device; free space, then run the command again") from None
+        raise IcffError(f"cannot create folder {d}: {e.strerror or e} (set ICFF_CACHE or the output path to a folder you can write)") from None
+    return d
+
 @contextmanager
 def atomic_path(path, suffix:str|None=None):
-    "Yield a temporary path beside `path` (keeping `path`'s suffix unless given); rename it to `path` on success."
-    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(p)
+    "Yield a temporary path beside `path` (keeping `path`'s suffix unless given); rename it to `path` on success. A full disk is a `DiskFullError` naming `path`."
+    p = Path(path); make_dir(p.parent)
+    try: tmp = _tmp_name(p)
+    except OSError as e:
+        if _full(e, p.parent): raise DiskFullError(f"{p}: no space left on the device to write it; free space, then run the command again (finished files are kept)") from None
+        raise IcffError(f"cannot write {p}: {e.strerror or e} (set ICFF_CACHE or the output path to a folder you can write)") from None
     tmp2 = tmp.with_name(tmp.name + (p.suffix if suffix is None else suffix))
     os.replace(tmp, tmp2)
     try:
-        yield tmp2
-        os.replace(tmp2, p)
+        try:
+            yield tmp2
+            os.replace(tmp2, p)
+        except Exception as e:
+            if not isinstance(e, IcffError) and _full(e, p.parent):
+                raise DiskFullError(f"{p}: no space left on the device to write it; free space, then run the command again (finished files are kept)") from None
+            raise
     finally:
         if tmp2.exists(): tmp2.unlink()
 
@@ -273,8 +331,8 @@ def _json_default(o):
 @contextmanager
 def atomic_dir(path):
     "Yield a temporary folder beside `path`; on success it replaces `path` (any old one is removed)."
-    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{p.name}.', suffix='.tmp', dir=p.parent))
+    p = Path(path); make_dir(p.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{p.name}.{_HOST}~{os.getpid()}.', suffix='.tmp', dir=p.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp

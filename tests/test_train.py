@@ -81,26 +81,6 @@ def test_evaluate_errors(env):
     r = icff(env, 'train', *BASE, '--root', env['d'] / 'missing-root', '--epochs', '1')
     assert r.returncode == 1 and 'missing-root' in r.stderr
 
-def test_killed_run_resumes(env):
-    run = env['d'] / 'run_kill'
-    args = [*ICFF, 'train', *BASE, '--variant', '2d', '--root', str(env['root']), '--out', str(run), '--epochs', '40', '--batch-size', '4']
-    p = subprocess.Popen(args, env=env['env'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = run / 'checkpoints' / 'last.ckpt'; t0 = time.time()
-    while time.time() - t0 < 120 and p.poll() is None:
-        if last.exists() and (run / 'history.csv').exists() and len((run / 'history.csv').read_text().splitlines()) >= 3: break
-        time.sleep(0.2)
-    assert p.poll() is None, 'training ended before it could be killed'
-    p.send_signal(signal.SIGKILL); p.wait()
-    done = len((run / 'history.csv').read_text().splitlines()) - 1
-    assert not (run / 'metrics.json').exists() and not list(run.rglob('*.tmp'))
-    r = subprocess.run(args, env=env['env'], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert 'resuming' in r.stderr
-    import pandas as pd
-    h = pd.read_csv(run / 'history.csv')
-    assert list(h['epoch']) == list(range(len(h))) and len(h) > done
-    assert json.loads((run / 'metrics.json').read_text())['epochs_run'] == len(h)
-
 SHARED = Path(__file__).resolve().parents[2] / 'shared' / 'data'
 
 @pytest.mark.skipif(not (SHARED / 'gtzan_au').exists(), reason='../shared/data not present')
