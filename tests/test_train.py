@@ -114,43 +114,6 @@ def test_init_from_cli(env):
     r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', 'ic', '--out', env['d'] / 'run_ic_bad', '--epochs', '1', '--init-from', env['d'] / 'nowhere')
     assert r.returncode == 1 and 'no checkpoint in' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
-def test_predict_refuses_unfinished_runs_and_warns_on_silence(env, tmp_path):
-    "predict: an unfinished run is refused like evaluate does; a folder means its audio files; silence and a 0.5 s clip are flagged."
-    run = env['d'] / 'run_pred2d'
-    if not (run / 'metrics.json').exists():
-        assert icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', run, '--epochs', '1').returncode == 0
-    songs = tmp_path / 'songs'; songs.mkdir()
-    save_audio(songs / 'silence.wav', np.zeros(8000 * 4, np.float32), 8000)
-    save_audio(songs / 'short.wav', (0.2 * np.sin(np.arange(4000) / 8000 * 2 * np.pi * 440)).astype(np.float32), 8000)
-    r = icff(env, 'predict', songs, '--run', run, '--json', tmp_path / 'p.json')
-    assert r.returncode == 0, r.stderr
-    assert 'the audio is silent' in r.stdout and 'only 0.50 s of audio' in r.stdout, r.stdout
-    j = json.loads((tmp_path / 'p.json').read_text())
-    assert sorted(Path(p['file']).name for p in j['predictions']) == ['short.wav', 'silence.wav']
-    (songs / 'empty').mkdir()
-    r = icff(env, 'predict', songs / 'empty', '--run', run)
-    assert r.returncode == 1 and 'a folder with no audio files' in r.stderr
-    half = tmp_path / 'half'; half.mkdir(); (half / 'config.json').write_bytes((run / 'config.json').read_bytes())
-    r = icff(env, 'predict', songs / 'short.wav', '--run', half)
-    assert r.returncode == 1 and 'not a finished run' in r.stderr and 'Traceback' not in r.stderr
-
-def test_a_malicious_checkpoint_runs_no_code(env, tmp_path):
-    "A checkpoint that would run code when unpickled is refused in one line, and its code never runs."
-    import pickle, shutil
-    run = env['d'] / 'run_pred2d'
-    if not (run / 'metrics.json').exists():
-        assert icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', run, '--epochs', '1').returncode == 0
-    evil = tmp_path / 'evil'; shutil.copytree(run, evil)
-    marker = tmp_path / 'pwned'
-    class Payload:
-        def __reduce__(self): return (os.system, (f'touch {marker}',))
-    import torch
-    for n in ('best.ckpt', 'last.ckpt'): torch.save({'state_dict': {}, 'x': Payload()}, evil / 'checkpoints' / n)
-    for cmd in (['evaluate', evil, '--dataset', 'synth', '--root', env['root']], ['predict', env['root'] / 'blues' / 'blues.00000' / 'mix.wav', '--run', evil]):
-        r = icff(env, *cmd)
-        assert r.returncode == 1 and 'not a usable checkpoint' in r.stderr and 'Traceback' not in r.stderr, r.stderr
-    assert not marker.exists()
-
 def test_recipe_options_cli(env):
     "--set reaches every recipe option; with train.ema the run, its checkpoint and icff evaluate all predict with the weight average."
     import torch
@@ -185,13 +148,3 @@ def test_window_hops(env):
     assert r.returncode == 0, r.stderr
     assert json.loads((env['d'] / 'e_hops.json').read_text())['n_windows'] == 3 * 4
 
-def test_impossible_arguments_are_one_line_errors(env):
-    "Issue 13: --epochs 0 or -1, --batch-size 0, --devices foo, --accelerator gpu without a GPU: exit 1, one line, no traceback."
-    import torch
-    cases = [(['--epochs', '0'], 'train.epochs must be at least 1'), (['--epochs', '-1'], 'train.epochs must be at least 1'),
-             (['--batch-size', '0'], 'train.batch_size must be at least 1'), (['--devices', 'foo'], "devices must be 'auto' or a number >= 1, got 'foo'"),
-             (['--set', 'train.lr=0'], 'train.lr must be above 0')]
-    if not torch.cuda.is_available(): cases.append((['--accelerator', 'gpu'], 'torch sees no GPU here'))
-    for extra, msg in cases:
-        r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', '2d', '--out', env['d'] / 'run_badargs', *extra)
-        assert r.returncode == 1 and msg in r.stderr and 'Traceback' not in r.stderr and len(r.stderr.strip().splitlines()) == 1, (extra, r.stderr)
