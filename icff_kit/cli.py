@@ -10,11 +10,12 @@ from .core import IcffError, get_logger
 # %% auto #0
 __all__ = ['COMMANDS', 'main']
 
-# %% ../nbs/70_cli.ipynb #f3348355
+# %% ../nbs/70_cli.ipynb #63972038
 COMMANDS = {  # command: (module, function, one-line help)
     'data manifest':     ('icff_kit.datasets',      'cli_manifest',  'scan and validate a dataset: counts per genre, durations, rates, bad files'),
     'data synth':        ('icff_kit.synth_dataset', 'cli_synth',     'generate the synthetic fusion dataset (mix, vocals, accompaniment)'),
     'models fetch':      ('icff_kit.weights',       'cli_fetch',     "fetch and verify the pretrained weights (Spleeter 2-stems, musicnn)"),
+    'models convert':    ('icff_kit.weights',       'cli_convert',   'convert a Spleeter 2-stems TF checkpoint (e.g. fine-tuned) to the PyTorch backend\'s weights'),
     'models check':      ('icff_kit.weights',       'cli_check',     'check installed weights (or a Spleeter model folder) against their sha256'),
     'separate':          ('icff_kit.separation',    'cli_separate',  'separate vocals and accompaniment (stem cache)'),
     'separate-eval':     ('icff_kit.separation',    'cli_eval',      'SDR of separated stems against references, beside the mixture baseline'),

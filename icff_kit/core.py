@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg',
-           'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'variant_overrides',
-           'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config', 'load_config',
-           'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write', 'atomic_write_bytes',
-           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir', 'cache_dir', 'models_dir',
-           'seed_everything', 'get_device', 'progress']
+__all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES',
+           'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile',
+           'parse_overrides', 'variant_overrides', 'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash',
+           'save_config', 'load_config', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write',
+           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
+           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -37,7 +37,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #7b366bf0
+# %% ../nbs/00_core.ipynb #59a2a071
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -115,7 +115,7 @@ class TrainCfg:
 @dataclass
 class SepCfg:
     "Vocal separation."
-    backend:str='spleeter'   # spleeter | repet
+    backend:str='spleeter'   # spleeter (PyTorch) | spleeter-tf (the TF worker) | repet | reference (synth's own stems)
     model:str|None=None      # model folder; None: the pretrained 2-stems under ICFF_MODELS
 
 @dataclass
@@ -222,12 +222,15 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #ef3c6c1b
+# %% ../nbs/00_core.ipynb #d89704d6
 def _umask()->int:
     m = os.umask(0); os.umask(m); return m
 
 _HOST = re.sub(r'[^A-Za-z0-9]', '_', __import__('socket').gethostname())[:40] or 'host'
 _TMP_RE = re.compile(r'^\..+\.([A-Za-z0-9_]+)~(\d+)\.[^.]+\.tmp')   # .<name>.<host>~<pid>.<random>.tmp[<suffix>]
+
+SEPARATION_BACKENDS = ('spleeter', 'spleeter-tf', 'repet')     # spleeter: PyTorch in process; spleeter-tf: Spleeter's TF graph in .venv-spleeter
+ACCOMPANIMENT_SOURCES = SEPARATION_BACKENDS + ('reference',)   # plus a dataset's own accompaniment stems (synth)
 
 class DiskFullError(IcffError):
     "A write failed because the file system holding it is full (or over quota)."

@@ -77,7 +77,7 @@ def _run_finetune(cmd, steps:int, work:Path, show=True)->tuple[dict, list]:
                last_loss=losses[s[-1]] if s else None)
     return res, lines
 
-# %% ../nbs/20c_finetune.ipynb #f4203877
+# %% ../nbs/20c_finetune.ipynb #9b56eb6e
 def _data_key(trs)->list:
     return [[t.name, *(getattr(t, k).stat().st_size for k in ('mixture', 'vocals', 'accompaniment'))] for t in trs]
 
@@ -114,6 +114,8 @@ def finetune(data,                 # DIR/<track>/{mixture|mix,vocals,accompanime
         for f in tmp.iterdir(): f.chmod(0o644)
         tmp.chmod(0o755)                                   # a model folder others may read (temp names are private)
     check_spleeter_model(out, full=True)
+    from icff_kit.spleeter_torch import convert
+    convert(out)                                           # --sep-model works with either backend
     if not keep_work: shutil.rmtree(work, ignore_errors=True)
     log.info(f"fine-tuned model in {out}: loss {_fmt(meta['first_loss'])} -> {_fmt(meta['last_loss'])} over {len(meta['losses'])} steps")
     return meta

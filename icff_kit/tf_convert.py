@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['SKIP', 'MUSICNN_OUT', 'read_checkpoint', 'musicnn_reference', 'main']
+__all__ = ['SKIP', 'MUSICNN_OUT', 'read_checkpoint', 'musicnn_reference', 'main', 'run_in_spleeter_env']
 
-# %% ../nbs/20e_tf_convert.ipynb #8b4ed379
+# %% ../nbs/20e_tf_convert.ipynb #3d946fcc
 SKIP = ('/Adam', 'beta1_power', 'beta2_power', 'global_step')   # optimizer state: not part of the model
 
 def _save_npz(path, arrays:dict):
@@ -61,5 +61,14 @@ def main(argv=None)->int:
         _save_npz(a.out, v)
     else: _save_npz(a.out, musicnn_reference(a.pkg, a.model, np.load(a.inp)['patches']))
     return 0
+
+def run_in_spleeter_env(*args):
+    "Run this module's `main(args)` in `.venv-spleeter` (from the kit's own environment); a failure is one `IcffError` line."
+    import subprocess
+    from icff_kit.core import IcffError
+    from icff_kit.weights import spleeter_python
+    r = subprocess.run([str(spleeter_python()), __file__, *map(str, args)], capture_output=True, text=True,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
+    if r.returncode: raise IcffError(f"tf_convert {args[0]} failed in the Spleeter environment: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
 
 if __name__ == '__main__' and Path(sys.argv[0]).name == 'tf_convert.py': sys.exit(main())

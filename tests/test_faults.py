@@ -81,7 +81,7 @@ def test_spleeter_fallback_is_recorded_and_keyed(env, monkeypatch):
     from icff_kit.core import profile
     from icff_kit.train import run_dir_for
     out = icff(env, 'train', *BASE, '--backend', 'spleeter', '--variant', 'ic', '--root', env['root'], '--epochs', '1',
-               '--json', env['d'] / 'fb.json', extra={'ICFF_SPLEETER_PYTHON': '/nonexistent/python'})
+               '--json', env['d'] / 'fb.json', extra={'ICFF_MODELS': str(env['d'] / 'no-models')})
     assert out.returncode == 0, out.stderr
     assert 'recorded and cached as a repet run' in out.stderr
     m = json.loads((env['d'] / 'fb.json').read_text())
@@ -90,9 +90,11 @@ def test_spleeter_fallback_is_recorded_and_keyed(env, monkeypatch):
     assert json.loads((run / 'config.json').read_text())['separation']['backend'] == 'repet'
     cfg = profile('smoke', dataset='synth', model__variant='ic', separation__backend='spleeter', train__epochs=1)
     monkeypatch.setenv('ICFF_CACHE', env['env']['ICFF_CACHE'])
-    if (Path(sys.prefix).parent / '.venv-spleeter' / 'bin' / 'python').exists() or os.environ.get('ICFF_SPLEETER_PYTHON'):
+    from icff_kit.spleeter_torch import TORCH_WEIGHTS
+    from icff_kit.weights import pretrained_dir
+    if (pretrained_dir() / TORCH_WEIGHTS).exists():
         assert run_dir_for(cfg, env['root']) != run   # Spleeter restored: a Spleeter run is another run, not this one
-    monkeypatch.setenv('ICFF_SPLEETER_PYTHON', '/nonexistent/python')
+    monkeypatch.setenv('ICFF_MODELS', str(env['d'] / 'no-models'))
     assert run_dir_for(cfg, env['root']) == run
     repet = profile('smoke', dataset='synth', model__variant='ic', separation__backend='repet', train__epochs=1)
     assert run_dir_for(repet, env['root']) == run    # the same entry as asking for repet
@@ -142,10 +144,11 @@ def test_scrambled_spleeter_weights_in_separate(env, tmp_path):
     src = pretrained_dir()
     if not (src / 'checkpoint').exists(): pytest.skip('pretrained weights not installed (make setup)')
     d = tmp_path / '2stems'; shutil.copytree(src, d)
-    f = d / 'model.data-00000-of-00001'; b = bytearray(f.read_bytes()); b[len(b) // 2:len(b) // 2 + 4096] = os.urandom(4096); f.write_bytes(bytes(b))
     songs = _songs(tmp_path / 'songs', n=1)
-    r = icff(env, 'separate', songs, '--model', d, '--no-fallback')
-    one_line(r, 'sha256 differs', str(f))
+    for backend, name in (('spleeter', 'spleeter_2stems.safetensors'), ('spleeter-tf', 'model.data-00000-of-00001')):
+        f = d / name; b = bytearray(f.read_bytes()); b[len(b) // 2:len(b) // 2 + 4096] = os.urandom(4096); f.write_bytes(bytes(b))
+        r = icff(env, 'separate', songs, '--model', d, '--no-fallback', '--backend', backend)
+        one_line(r, 'sha256 differs', str(f))
 
 def _mount_tmpfs(d, size):
     d.mkdir(parents=True, exist_ok=True)

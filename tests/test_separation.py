@@ -69,17 +69,24 @@ def test_spleeter_refuses_a_folder_without_checkpoint(tmp_path, capsys):
     (tmp_path / 'nomodel').mkdir()
     assert main(['separate', str(tmp_path / 'a.wav'), '--model', str(tmp_path / 'nomodel')]) == 1
     err = capsys.readouterr().err
+    assert 'nomodel' in err and 'icff models convert' in err            # PyTorch: the converted weights are missing
+    assert main(['separate', str(tmp_path / 'a.wav'), '--model', str(tmp_path / 'nomodel'), '--backend', 'spleeter-tf']) == 1
+    err = capsys.readouterr().err
     assert 'nomodel' in err and 'make setup' in err
 
 def test_fallback_to_repet_is_named(tmp_path, monkeypatch, capsys):
     voc, acc = _signals(); save_audio(tmp_path / 'a.wav', voc + acc, SR)
     monkeypatch.setenv('ICFF_SPLEETER_PYTHON', str(tmp_path / 'no-venv' / 'python'))
-    assert main(['separate', str(tmp_path / 'a.wav'), '--json', str(tmp_path / 'r.json')]) == 0
+    assert main(['separate', str(tmp_path / 'a.wav'), '--backend', 'spleeter-tf', '--json', str(tmp_path / 'r.json')]) == 0
     r = json.loads((tmp_path / 'r.json').read_text())
-    assert r['backend'] == 'repet' and 'spleeter unavailable' in r['fallback']
+    assert r['backend'] == 'repet' and 'spleeter-tf unavailable' in r['fallback']
     assert 'FALLBACK' in capsys.readouterr().out
-    assert main(['separate', str(tmp_path / 'a.wav'), '--no-fallback']) == 1
+    assert main(['separate', str(tmp_path / 'a.wav'), '--backend', 'spleeter-tf', '--no-fallback']) == 1
     assert 'Spleeter environment not found' in capsys.readouterr().err
+    monkeypatch.setenv('ICFF_MODELS', str(tmp_path / 'no-models'))    # PyTorch Spleeter needs no .venv-spleeter, only converted weights
+    assert main(['separate', str(tmp_path / 'a.wav'), '--json', str(tmp_path / 'r2.json')]) == 0
+    r = json.loads((tmp_path / 'r2.json').read_text())
+    assert r['backend'] == 'repet' and 'converted PyTorch Spleeter weights not found' in r['fallback']
 
 def test_eval_json_keys_and_mix_name(tmp_path):
     root = _triples(tmp_path / 'tri', 2, 'mix.wav')
@@ -132,7 +139,7 @@ def test_spleeter_on_real_songs(tmp_path):
 def test_spleeter_survives_a_dying_worker(tmp_path):
     from icff_kit.separation import Separator, Stems, SeparationError
     paths = [MUSDB / n / 'mixture.flac' for n in sorted(os.listdir(MUSDB))[:4]]
-    with Separator('spleeter') as s:
+    with Separator('spleeter-tf') as s:
         res = []
         for i, (p, r) in enumerate(s.iter_separate(paths)):
             res.append(r)
@@ -166,15 +173,15 @@ def test_background_start_hands_over_the_worker_or_its_error(tmp_path, monkeypat
             made.append(self); self.proc = type('P', (), {'poll': lambda self: None, 'kill': lambda self: None})()
         def close(self): self.closed = True
     monkeypatch.setattr(S, '_Worker', Fake)
-    sep = S.Separator(S.Backend('spleeter', 'ok', 'f', {}), fallback=False)
+    sep = S.Separator(S.Backend('spleeter-tf', 'ok', 'f', {}), fallback=False)
     assert sep.start() is sep and sep._w is None and sep._bg[0].is_alive()   # not blocked by the (held) start-up
     gate.set(); w = sep.worker()
     assert w is made[0] and sep.worker() is w and len(made) == 1             # one worker, handed over once
     sep.close(); assert w.closed
-    bad = S.Separator(S.Backend('spleeter', 'broken', 'f', {}), fallback=False).start()
+    bad = S.Separator(S.Backend('spleeter-tf', 'broken', 'f', {}), fallback=False).start()
     with pytest.raises(S.SeparationError, match='broken'): bad.worker()
     bad.close()                                                               # nothing left to raise
-    quiet = S.Separator(S.Backend('spleeter', 'broken', 'f', {}), fallback=False).start()
+    quiet = S.Separator(S.Backend('spleeter-tf', 'broken', 'f', {}), fallback=False).start()
     quiet.close()                                                             # an unused failed start does not raise on close
 
 def test_models_check_hashes_by_default(tmp_path, capsys):
