@@ -222,7 +222,7 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #d89704d6
+# %% ../nbs/00_core.ipynb #89a4dcd5
 def _umask()->int:
     m = os.umask(0); os.umask(m); return m
 
@@ -262,6 +262,8 @@ def sweep_tmp(folder,                  # a folder the kit writes into
             except OSError: pass
     return n
 
+_SWEPT = set()   # folders this process has swept
+
 def _full(e:BaseException, folder:Path)->bool:
     "Did this write error come from a full file system? (Libraries often hide errno: then the free space decides.)"
     import errno
@@ -287,6 +289,7 @@ def make_dir(d)->Path:
 def atomic_path(path, suffix:str|None=None):
     "Yield a temporary path beside `path` (keeping `path`'s suffix unless given); rename it to `path` on success. A full disk is a `DiskFullError` naming `path`."
     p = Path(path); make_dir(p.parent)
+    if p.parent not in _SWEPT: _SWEPT.add(p.parent); sweep_tmp(p.parent)   # the first write into a folder clears what killed writers left
     try: tmp = _tmp_name(p)
     except OSError as e:
         if _full(e, p.parent): raise DiskFullError(f"{p}: no space left on the device to write it; free space, then run the command again (finished files are kept)") from None
