@@ -15,9 +15,9 @@ import numpy as np
 __all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES',
            'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile',
            'parse_overrides', 'variant_overrides', 'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash',
-           'save_config', 'load_config', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write',
-           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
-           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
+           'save_config', 'load_config', 'side_cfg', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path',
+           'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir',
+           'data_dir', 'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -222,9 +222,16 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #89a4dcd5
+# %% ../nbs/00_core.ipynb #fe1b43ba
 def _umask()->int:
     m = os.umask(0); os.umask(m); return m
+
+def side_cfg(cfg:Config, side:str)->Config:
+    "The config a side's windows are cut with: `train.train_hop` for 'train', `train.test_hop` for 'test' (and any prediction), else `audio.hop_seconds`."
+    hop = {'train': cfg.train.train_hop, 'test': cfg.train.test_hop}.get(side)
+    if hop is None or hop == cfg.audio.hop_seconds: return cfg
+    if not 0 < hop <= cfg.audio.window_seconds: raise IcffError(f"train.{side}_hop must be in (0, {cfg.audio.window_seconds:g}] s (the window), got {hop}")
+    return dataclasses.replace(cfg, audio=dataclasses.replace(cfg.audio, hop_seconds=float(hop)))
 
 _HOST = re.sub(r'[^A-Za-z0-9]', '_', __import__('socket').gethostname())[:40] or 'host'
 _TMP_RE = re.compile(r'^\..+\.([A-Za-z0-9_]+)~(\d+)\.[^.]+\.tmp')   # .<name>.<host>~<pid>.<random>.tmp[<suffix>]

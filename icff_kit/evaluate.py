@@ -107,7 +107,7 @@ def format_result(r:dict)->str:
     lines.append('recall per genre (track level): ' + ', '.join(f"{g} {v['recall']:.2f}" for g, v in pg.items() if v['support']))
     return '\n'.join(lines)
 
-# %% ../nbs/41_evaluate.ipynb #5f981ab3
+# %% ../nbs/41_evaluate.ipynb #d68c2e04
 def _best_checkpoint(run_dir)->Path:
     from pathlib import Path
     d = Path(run_dir)/'checkpoints'
@@ -117,11 +117,8 @@ def _best_checkpoint(run_dir)->Path:
 
 def load_model(run_dir):
     "The trained model of a run (best checkpoint), in eval mode on the CPU, and its class names."
-    from icff_kit.train import LitICFF
-    ck = _best_checkpoint(run_dir)
-    try: lit = LitICFF.load_from_checkpoint(ck, map_location='cpu', weights_only=True)   # tensors and plain data only: a checkpoint runs no code
-    except Exception as e: raise IcffError(f"{ck}: not a usable checkpoint ({type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else 'unreadable'})") from None
-    return lit.net.eval(), list(lit.hparams.classes)   # with train.ema: the weight average
+    from icff_kit.model import load_trained
+    return load_trained(_best_checkpoint(run_dir))   # plain PyTorch, weights only (a checkpoint runs no code); with train.ema: the weight average
 
 def predict_dataset(run_dir,      # a finished run folder
                     dataset:str,  # score every track of this dataset ...
@@ -129,7 +126,8 @@ def predict_dataset(run_dir,      # a finished run folder
                    )->dict:       # window predictions: track_id, label, window, logp (n, C); classes; skipped, skipped_genres
     "Window log-probabilities of a run's model on every track of a dataset root whose genre the run knows."
     import copy
-    from icff_kit.train import load_run, Tracks, PairSet, predict_windows, _needs_1d, side_cfg
+    from icff_kit.train import load_run, Tracks, PairSet, predict_windows, _needs_1d
+    from icff_kit.core import side_cfg
     from icff_kit.datasets import load_manifest
     from icff_kit.features import accompaniment_stems
     cfg = load_run(run_dir)['config']
@@ -185,7 +183,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #b2baea80
+# %% ../nbs/41_evaluate.ipynb #823c74dc
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -229,7 +227,7 @@ class Predictor:
         if not (self.run_dir/'config.json').exists(): raise IcffError(f"{self.run_dir}: not a run folder (no config.json); train one with `icff train`")
         if not (self.run_dir/'metrics.json').exists():
             raise IcffError(f"{self.run_dir}: not a finished run (no metrics.json); finish it with `icff train` (it resumes) before predicting")
-        from icff_kit.train import side_cfg
+        from icff_kit.core import side_cfg
         self.cfg = side_cfg(load_config(self.run_dir/'config.json'), 'test')   # windows as the run was tested (train.test_hop)
         self.backend = backend or self.cfg.separation.backend
         if self.backend == 'reference': self.backend = 'spleeter'  # a song has no reference stems

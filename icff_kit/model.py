@@ -12,7 +12,7 @@ from .attention import ICAttention, BLOCKS
 from .core import ENCODERS_2D
 
 # %% auto #0
-__all__ = ['VARIANTS', 'VARIANT_INPUTS', 'HEAD_FROM', 'count_params', 'ICFFNet']
+__all__ = ['VARIANTS', 'VARIANT_INPUTS', 'HEAD_FROM', 'count_params', 'read_checkpoint', 'load_trained', 'ICFFNet']
 
 # %% ../nbs/32_model.ipynb #2869f070
 VARIANTS = ('2d', '1d', 'concat', 'cross', 'ic')
@@ -24,7 +24,26 @@ def count_params(m:nn.Module, trainable:bool=True)->int:
     "Number of (trainable) parameters."
     return sum(p.numel() for p in m.parameters() if p.requires_grad or not trainable)
 
-# %% ../nbs/32_model.ipynb #71e89c1e
+# %% ../nbs/32_model.ipynb #2419e88e
+def read_checkpoint(path, map_location='cpu')->dict:
+    "Read a checkpoint as tensors and plain data only (`weights_only=True`: it runs no code); a truncated, altered or malicious file is a one-line `IcffError`."
+    try: return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError: raise IcffError(f"{path}: checkpoint not found") from None
+    except Exception as e:
+        raise IcffError(f"{path}: not a usable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
+                        "delete it (or the run folder) and train again") from None
+
+def load_trained(ck, # a checkpoint `icff train` wrote (Lightning's layout)
+                )->tuple: # (ICFFNet in eval mode on the CPU, class names)
+    "The network that predicts, from a run's checkpoint, without Lightning: the weight average when the run had `train.ema`, else the trained weights."
+    c = read_checkpoint(ck); hp = c.get('hyper_parameters') or {}
+    if 'model_args' not in hp or 'state_dict' not in c: raise IcffError(f"{ck}: not a usable checkpoint (no model arguments or weights); delete it and train again")
+    sd = c['state_dict']; pre = 'ema.module.' if any(k.startswith('ema.module.') for k in sd) else 'model.'
+    net = ICFFNet(**hp['model_args'])
+    try: net.load_state_dict({k[len(pre):]: v for k, v in sd.items() if k.startswith(pre)})
+    except RuntimeError as e: raise IcffError(f"{ck}: its weights do not fit the model it names ({str(e).splitlines()[0][:200]})") from None
+    return net.eval(), list(hp.get('classes') or [])
+
 class ICFFNet(nn.Module):
     """ICFF-Net (Meng et al., "ICFF-Net: Interlaced cross-attention feature fusion network for music genre
     classification"): 2D CNN on mel crops -> u2 (sec. 2.2), 1D CNNs on the accompaniment -> u1 (sec. 2.2),

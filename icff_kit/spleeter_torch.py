@@ -48,7 +48,7 @@ class UNet(nn.Module):
             if j < 5: h = torch.cat([convs[4 - j], h], 1)     # (B, 2C, ...): the encoder's conv output first
         return torch.sigmoid(self.final(F.pad(h, (3, 3, 3, 3)))) * x   # (B, 2, 512, 1024): mask times the input
 
-# %% ../nbs/20d_spleeter_torch.ipynb #fad5c70e
+# %% ../nbs/20d_spleeter_torch.ipynb #e85a287e
 def _window(device): return torch.hann_window(FRAME, periodic=True, dtype=torch.float32, device=device)
 
 def stft(wave:torch.Tensor)->torch.Tensor:  # (n, 2) float32 at 44.1 kHz -> (2, frames, 2049) complex64
@@ -62,8 +62,10 @@ def istft(spec:torch.Tensor, # (2, frames, 2049) complex
           n:int)->torch.Tensor: # (n, 2)
     "tf.signal.inverse_stft with the forward window, times Spleeter's 2/3, without the leading frame of zeros."
     fr = torch.fft.irfft(spec, n=FRAME) * _window(spec.device)              # (2, frames, FRAME)
-    L = (fr.shape[1] - 1) * HOP + FRAME
-    y = F.fold(fr.transpose(1, 2), output_size=(1, L), kernel_size=(1, FRAME), stride=(1, HOP))[:, 0, 0]   # overlap-add: (2, L)
+    c, k, r = fr.shape[0], fr.shape[1], FRAME // HOP
+    y = fr.new_zeros(c, (k + r - 1) * HOP)                                   # overlap-add, hop = FRAME / 4: four shifted sums
+    q = fr.reshape(c, k, r, HOP)                                             # (2, frames, 4, HOP)
+    for j in range(r): y[:, j * HOP:(j + k) * HOP] += q[:, :, j].reshape(c, -1)
     return (y * WINDOW_COMP)[:, FRAME:FRAME + n].T
 
 class Spleeter2Stems(nn.Module):

@@ -100,6 +100,18 @@ def test_predict_any_song(env, backend):
     assert len(p['top']) == 2 and abs(sum(p['probs'].values()) - 1) < 1e-5 and p['n_windows'] == 2  # smoke: 6 s -> 2 windows
     assert j['failed'][0]['file'].endswith('broken.mp3')
 
+def test_predict_imports_neither_lightning_nor_tensorflow(env):
+    "A fresh `icff predict` runs on plain PyTorch: Spleeter in process, the model read from its checkpoint without Lightning."
+    run = env['d'] / 'run_pred_ic'
+    if not (run / 'metrics.json').exists():
+        r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', 'ic', '--out', run, '--epochs', '1'); assert r.returncode == 0, r.stderr
+    code = ("import sys; from icff_kit.cli import main; rc = main(sys.argv[1:]); "
+            "print('IMPORTED', sorted(m for m in ('lightning', 'pytorch_lightning', 'tensorflow') if m in sys.modules)); sys.exit(rc)")
+    r = subprocess.run([sys.executable, '-c', code, 'predict', env['root'] / 'blues' / 'blues.00000' / 'mix.wav', '--run', run],
+                       capture_output=True, text=True, env=env['env'])
+    assert r.returncode == 0 and 'IMPORTED []' in r.stdout, (r.stdout, r.stderr[-1500:])
+    assert 'blues.00000' in r.stdout and 'windows' in r.stdout
+
 def test_predict_without_a_run(env, tmp_path):
     r = icff(dict(env, env={**env['env'], 'ICFF_CACHE': str(tmp_path)}), 'predict', 'x.wav')
     assert r.returncode == 1 and 'no trained run found' in r.stderr
