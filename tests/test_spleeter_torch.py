@@ -63,3 +63,16 @@ def test_conversion_refuses_an_altered_checkpoint(tmp_path):
     f = d / 'model.data-00000-of-00001'; b = bytearray(f.read_bytes()); b[1000:1004] = b'\0\1\2\3'; f.write_bytes(bytes(b))
     with pytest.raises(IcffError, match='sha256 differs'): convert(d)
     assert not (d / 'spleeter_2stems.safetensors').exists() or (d / 'spleeter_2stems.safetensors').read_bytes() == (pretrained_dir() / 'spleeter_2stems.safetensors').read_bytes()
+
+@pytest.mark.slow
+def test_all_musdb_songs_same_median_sdr(tmp_path, monkeypatch):
+    "All 94 MUSDB18-7 train songs through both backends: median SDRs of each stem within 0.05 dB of each other."
+    from icff_kit.separation import evaluate_separation
+    monkeypatch.setenv('ICFF_CACHE', str(tmp_path / 'cache'))
+    root = SHARED / 'musdb18_7' / 'train'
+    pt, tf = evaluate_separation(root, 'spleeter', fallback=False), evaluate_separation(root, 'spleeter-tf', fallback=False)
+    assert pt['n_tracks'] == tf['n_tracks'] == 94 and not pt['errors'] and not tf['errors']
+    for k in ('vocals', 'accompaniment'):
+        a, b = pt['median'][k]['sdr'], tf['median'][k]['sdr']
+        print(f'{k}: median SDR PyTorch {a:.3f} dB, TF {b:.3f} dB, difference {a - b:+.4f} dB')
+        assert abs(a - b) <= 0.05
