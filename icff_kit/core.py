@@ -394,8 +394,10 @@ def get_device(pref:str='auto')->str:
     if pref.startswith('cuda') and not torch.cuda.is_available(): raise IcffError(f"device {pref!r} asked for, but no CUDA GPU is visible")
     return pref
 
-# %% ../nbs/00_core.ipynb #379b3873
+# %% ../nbs/00_core.ipynb #2dd05cd8
 def progress(it, desc:str='', total:int|None=None, **kw):
-    "Wrap an iterable in a tqdm progress bar (hidden when ICFF_PROGRESS=0)."
+    "Wrap an iterable in a tqdm progress bar (hidden when ICFF_PROGRESS=0; off a terminal, as in a log file, it updates every 10 s at most)."
     from tqdm.auto import tqdm
+    tty = getattr(sys.stderr, 'isatty', lambda: False)() or 'ipykernel' in sys.modules
+    kw = dict(dict(mininterval=0.1 if tty else 10.), **kw)
     return tqdm(it, desc=desc, total=total, disable=os.environ.get('ICFF_PROGRESS', '1') == '0', dynamic_ncols=True, **kw)
