@@ -37,10 +37,15 @@ class Backend:
         return dict(backend=self.name, model=self.model, kind=self.kind, fingerprint=self.fingerprint,
                     settings=self.settings, fallback=self.fallback)
 
-# %% ../nbs/20_separation.ipynb #f09d45f1
+# %% ../nbs/20_separation.ipynb #a70a8afc
 _warned = set()
 def _warn_once(msg):
     if msg not in _warned: _warned.add(msg); log.warning(msg)
+
+def _torch_code()->str:
+    "Hash of the PyTorch port's source: part of its stems' cache key, so an edit to it never reuses stems it made before."
+    import importlib.util
+    return hashlib.sha256(Path(importlib.util.find_spec('icff_kit.spleeter_torch').origin).read_bytes()).hexdigest()[:12]
 
 def resolve_backend(backend:str='spleeter', # spleeter | repet
                     model=None,             # spleeter model folder; None: the pretrained 2-stems weights
@@ -55,7 +60,7 @@ def resolve_backend(backend:str='spleeter', # spleeter | repet
             if backend == 'spleeter':      # PyTorch, in process: only the converted weights are needed
                 from icff_kit.spleeter_torch import check_torch_weights
                 tw = check_torch_weights(model, quick=True)
-                return Backend('spleeter', tw['dir'], tw['source_fingerprint'], dict(mwf=False, fmt=STEM_FORMAT, impl='torch'), kind=tw['kind'])
+                return Backend('spleeter', tw['dir'], tw['source_fingerprint'], dict(mwf=False, fmt=STEM_FORMAT, impl='torch', code=_torch_code()), kind=tw['kind'])
             spleeter_python()
         except IcffError as e:
             if not fallback or model is not None: raise   # a model folder asked for by name is never replaced by repet
