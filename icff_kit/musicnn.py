@@ -130,13 +130,10 @@ def tf_to_torch(v:dict)->dict:
         sd[f'{dst}.weight'] = t(v[f'{n}/kernel'].T); sd[f'{dst}.bias'] = t(v[f'{n}/bias'])
     return sd
 
-# %% ../nbs/33_musicnn.ipynb #1410a231
+# %% ../nbs/33_musicnn.ipynb #69a6cd98
 def _tf_convert(*args):
-    from icff_kit.weights import spleeter_python
-    from icff_kit import tf_convert
-    r = subprocess.run([str(spleeter_python()), tf_convert.__file__, *map(str, args)], capture_output=True, text=True,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
-    if r.returncode: raise IcffError(f"tf_convert {args[0]} failed in the Spleeter environment: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
+    from icff_kit.tf_convert import run_in_spleeter_env   # the one runner of the converter (Spleeter's weights use it too)
+    run_in_spleeter_env(*args)
 
 def read_labels(pkg)->dict:
     "The tag names of both models, read from the wheel's configuration.py (`MSD_LABELS`, `MTT_LABELS`)."

@@ -91,7 +91,7 @@ class Spleeter2Stems(nn.Module):
             res[k] = istft(F.pad(m, (0, FRAME // 2 + 1 - F_BINS)) * S, n)     # mask_extension 'zeros': (2, frames, 2049)
         return res
 
-# %% ../nbs/20d_spleeter_torch.ipynb #0991de6f
+# %% ../nbs/20d_spleeter_torch.ipynb #1449f392
 TORCH_WEIGHTS = 'spleeter_2stems.safetensors'
 TORCH_META = 'spleeter_2stems.json'
 _HOW = "run `icff models fetch spleeter` (the pretrained model) or `icff models convert DIR` (a fine-tuned one); both need .venv-spleeter once"
@@ -117,10 +117,8 @@ def tf_to_torch(tf:dict)->dict:
     return sd
 
 def _sha256(p)->str:
-    h = hashlib.sha256()
-    with open(p, 'rb') as f:
-        while b := f.read(1 << 20): h.update(b)
-    return h.hexdigest()
+    from icff_kit.weights import sha256_file
+    return sha256_file(p)
 
 def convert(model_dir=None)->Path:
     "Convert a verified TF 2-stems checkpoint folder (default: the pretrained one) to `TORCH_WEIGHTS` + `TORCH_META` beside it."
