@@ -37,7 +37,7 @@ def get_logger(name:str='icff_kit', # logger name, `icff_kit.<module>` by conven
     if level is not None: log.setLevel(level)
     return log
 
-# %% ../nbs/00_core.ipynb #59a2a071
+# %% ../nbs/00_core.ipynb #7bbbe9c4
 @dataclass
 class AudioCfg:
     "How audio is decoded and cut into windows."
@@ -115,7 +115,7 @@ class TrainCfg:
 @dataclass
 class SepCfg:
     "Vocal separation."
-    backend:str='spleeter'   # spleeter (PyTorch) | spleeter-tf (the TF worker) | repet | reference (synth's own stems)
+    backend:str='spleeter'   # spleeter (PyTorch) | spleeter-tf (the TF worker) | repet | reference (synth's own stems) | mix (no separation: 1D inputs of the mixture)
     model:str|None=None      # model folder; None: the pretrained 2-stems under ICFF_MODELS
 
 @dataclass
@@ -222,7 +222,7 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #fe1b43ba
+# %% ../nbs/00_core.ipynb #4725c627
 def _umask()->int:
     m = os.umask(0); os.umask(m); return m
 
@@ -237,7 +237,7 @@ _HOST = re.sub(r'[^A-Za-z0-9]', '_', __import__('socket').gethostname())[:40] or
 _TMP_RE = re.compile(r'^\..+\.([A-Za-z0-9_]+)~(\d+)\.[^.]+\.tmp')   # .<name>.<host>~<pid>.<random>.tmp[<suffix>]
 
 SEPARATION_BACKENDS = ('spleeter', 'spleeter-tf', 'repet')     # spleeter: PyTorch in process; spleeter-tf: Spleeter's TF graph in .venv-spleeter
-ACCOMPANIMENT_SOURCES = SEPARATION_BACKENDS + ('reference',)   # plus a dataset's own accompaniment stems (synth)
+ACCOMPANIMENT_SOURCES = SEPARATION_BACKENDS + ('reference', 'mix')   # plus a dataset's own accompaniment stems (synth), or the mixture itself (no separation: the ablation that asks whether separating pays)
 
 class DiskFullError(IcffError):
     "A write failed because the file system holding it is full (or over quota)."

@@ -183,7 +183,7 @@ def cli_evaluate(argv:list[str])->int:
     if a.json: atomic_write_json(a.json, r)
     return 0
 
-# %% ../nbs/41_evaluate.ipynb #823c74dc
+# %% ../nbs/41_evaluate.ipynb #01f36f9e
 def latest_run(runs=None):
     "The most recently finished run under `$ICFF_CACHE/runs` (or `runs`)."
     from pathlib import Path
@@ -232,7 +232,7 @@ class Predictor:
         self.backend = backend or self.cfg.separation.backend
         if self.backend == 'reference': self.backend = 'spleeter'  # a song has no reference stems
         self._sep = None
-        if self.needs_1d: self.separator().start()   # TF starts in its own process while torch and the model load here
+        if self.needs_1d and self.backend != 'mix': self.separator().start()   # TF starts in its own process while torch and the model load here
         try: self.model, self.classes = load_model(self.run_dir)
         except BaseException: self.close(); raise
     def __enter__(self): return self
@@ -255,7 +255,7 @@ class Predictor:
         crops = mel_crops(y, sr, cfg, what=str(path)); img = to_model_inputs(dict(img=crops))['img']
         acc = xt = xf = None
         if self.needs_1d:
-            acc = self.separator().separate_array(y, sr)['accompaniment']
+            acc = y if self.backend == 'mix' else self.separator().separate_array(y, sr)['accompaniment']   # mix: the run read the mixture itself
             a, b = inputs_1d(acc, sr, cfg, what=str(path))
             n = min(len(a), len(img)); img, crops = img[:n], crops[:n]
             xt, xf = torch.from_numpy(np.asarray(a[:n], np.float32)), torch.from_numpy(np.asarray(b[:n], np.float32))
@@ -273,7 +273,7 @@ class Predictor:
         order = np.argsort(-p)
         return dict(file=str(path), top=[(self.classes[i], float(p[i])) for i in order[:top]],
                     probs={c: float(v) for c, v in zip(self.classes, p)}, n_windows=int(len(a['logp'])),
-                    seconds=round(time.perf_counter() - t0, 3), run=str(self.run_dir), separation=self.backend if self.needs_1d else None,
+                    seconds=round(time.perf_counter() - t0, 3), run=str(self.run_dir), separation=(self._sep.backend.name if self._sep else self.backend) if self.needs_1d else None,
                     warnings=input_warnings(a['y'], a['sr'], self.cfg.audio.window_seconds))
 
 # %% ../nbs/41_evaluate.ipynb #beb6aa73

@@ -446,13 +446,14 @@ def precompute(df,                 # manifest (icff_kit.datasets.load_manifest):
                 computed={'2d': d['2d_miss'], '1d': d['1d_miss']}, cached={'2d': d['2d_hit'], '1d': d['1d_hit']},
                 seconds=round(time.perf_counter() - t0, 3))
 
-# %% ../nbs/22_features.ipynb #4556a1f3
+# %% ../nbs/22_features.ipynb #a533b09e
 def accompaniment_stems(df,            # manifest rows: track_id, path, offset (and accompaniment for the reference backend)
-                        backend:str,   # spleeter | repet | reference
+                        backend:str,   # spleeter | spleeter-tf | repet | reference | mix
                         model=None,    # separation model folder (None: the pretrained weights)
                         clip_seconds:float|None=None, # excerpt length: rows with an offset > 0 get only [offset, offset + clip_seconds] separated
                        )->tuple[dict, list]: # ({track_id: stem path}, bad [{track_id, path, reason}])
-    "The accompaniment stem of every track: the dataset's own (`reference`) or separated (cached by icff_kit.separation)."
+    "The accompaniment stem of every track: the dataset's own (`reference`), separated (cached by icff_kit.separation), or the mixture itself (`mix`: no separation)."
+    if backend == 'mix': return {str(r.track_id): r.path for r in df.itertuples(index=False)}, []
     if backend == 'reference':
         if 'accompaniment' not in df.columns:
             raise IcffError(f"dataset {df.attrs.get('dataset', '?')!r} has no reference accompaniment stems (only synth has them): "

@@ -338,7 +338,7 @@ def predict_windows(model, ps:PairSet, batch_size:int=64, device:str='cpu')->dic
     return dict(track_id=np.concatenate([tid[b['track']] for b, _ in out]), label=np.concatenate([b['y'] for b, _ in out]),
                 window=np.concatenate([b['window'] for b, _ in out]), logp=np.concatenate([l for _, l in out]))
 
-# %% ../nbs/40_train.ipynb #41d7043d
+# %% ../nbs/40_train.ipynb #d3bb307b
 CODE_MODULES = ('core', 'audio', 'datasets', 'splits', 'separation', 'features', 'augment', 'encoders', 'attention', 'model', 'train')
 
 def code_fingerprint()->str:
@@ -357,7 +357,7 @@ def _splits_key(splits):
 
 def resolve_separation(cfg:Config)->tuple:
     "(cfg, backend) of the accompaniment a run really uses: `spleeter` that cannot run here falls back to `repet`, and the config then says `repet`."
-    if not _needs_1d(cfg) or cfg.separation.backend == 'reference': return cfg, None
+    if not _needs_1d(cfg) or cfg.separation.backend in ('reference', 'mix'): return cfg, None
     from icff_kit.separation import resolve_backend
     b = resolve_backend(cfg.separation.backend, cfg.separation.model)
     if b.fallback: cfg = dataclasses.replace(cfg, separation=dataclasses.replace(cfg.separation, backend='repet', model=None))
@@ -516,7 +516,7 @@ def tone_dataset(out,                  # folder to write (synth layout: manifest
     atomic_write_text(d/'manifest.csv', pd.DataFrame(rows).to_csv(index=False))
     return d
 
-# %% ../nbs/40_train.ipynb #895ec720
+# %% ../nbs/40_train.ipynb #a0fac083
 def config_from_args(a)->Config:
     "A config from the common command-line options."
     kw = dict(dataset=a.dataset, seed=a.seed, train__split=a.split, train__aug=a.aug, **variant_overrides(a.variant))   # 2d-musicnn: the pretrained 2D branch
@@ -543,7 +543,7 @@ def train_arguments(p:argparse.ArgumentParser):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--epochs', type=int); p.add_argument('--batch-size', type=int); p.add_argument('--lr', type=float)
     p.add_argument('--max-tracks', type=int, help='use at most this many tracks (stratified)')
-    p.add_argument('--backend', choices=ACCOMPANIMENT_SOURCES, help='accompaniment source (default spleeter: PyTorch; spleeter-tf: the TF worker)')
+    p.add_argument('--backend', choices=ACCOMPANIMENT_SOURCES, help='accompaniment source (default spleeter: PyTorch; spleeter-tf: the TF worker; reference: synth\'s own stems; mix: the mixture itself, no separation)')
     p.add_argument('--sep-model', help='Spleeter model folder (e.g. a fine-tuned one)')
     p.add_argument('--workers', type=int, help='data-loader worker processes')
     p.add_argument('--init-from', help='a finished run folder whose 2D encoder starts this run (e.g. a trained 2d run for ic)')

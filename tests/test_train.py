@@ -107,10 +107,13 @@ def test_predict_imports_neither_lightning_nor_tensorflow(env):
         r = icff(env, 'train', *BASE, '--root', env['root'], '--variant', 'ic', '--out', run, '--epochs', '1'); assert r.returncode == 0, r.stderr
     code = ("import sys; from icff_kit.cli import main; rc = main(sys.argv[1:]); "
             "print('IMPORTED', sorted(m for m in ('lightning', 'pytorch_lightning', 'tensorflow') if m in sys.modules)); sys.exit(rc)")
-    r = subprocess.run([sys.executable, '-c', code, 'predict', env['root'] / 'blues' / 'blues.00000' / 'mix.wav', '--run', run],
-                       capture_output=True, text=True, env=env['env'])
+    no_venv = {**env['env'], 'ICFF_SPLEETER_PYTHON': str(env['d'] / 'no-venv' / 'bin' / 'python')}   # converted weights only, no .venv-spleeter
+    out = env['d'] / 'pred_nv.json'
+    r = subprocess.run([sys.executable, '-c', code, 'predict', env['root'] / 'blues' / 'blues.00000' / 'mix.wav', '--run', run, '--json', out],
+                       capture_output=True, text=True, env=no_venv)
     assert r.returncode == 0 and 'IMPORTED []' in r.stdout, (r.stdout, r.stderr[-1500:])
     assert 'blues.00000' in r.stdout and 'windows' in r.stdout
+    assert json.loads(out.read_text())['predictions'][0]['separation'] == 'spleeter', r.stderr   # PyTorch Spleeter, not the repet fallback
 
 def test_predict_without_a_run(env, tmp_path):
     r = icff(dict(env, env={**env['env'], 'ICFF_CACHE': str(tmp_path)}), 'predict', 'x.wav')
@@ -160,3 +163,17 @@ def test_window_hops(env):
     assert r.returncode == 0, r.stderr
     assert json.loads((env['d'] / 'e_hops.json').read_text())['n_windows'] == 3 * 4
 
+
+def test_mix_source_reads_the_mixture(env):
+    "--backend mix (no separation, the ablation of issue 23): the 1D inputs are the mixture's, the run says so, and predict reads the mixture too."
+    run = env['d'] / 'run_mix'
+    r = icff(env, 'train', '--dataset', 'synth', '--profile', 'smoke', '--backend', 'mix', '--root', env['root'], '--variant', 'cross',
+             '--out', run, '--epochs', '1')
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run / 'config.json').read_text())['separation']['backend'] == 'mix'
+    assert json.loads((run / 'metrics.json').read_text())['separation'] == 'mix'
+    out = env['d'] / 'mix_pred.json'
+    r = icff(env, 'predict', env['root'] / 'blues' / 'blues.00000' / 'mix.wav', '--run', run, '--json', out)
+    assert r.returncode == 0, r.stderr
+    p = json.loads(out.read_text())['predictions'][0]
+    assert p['separation'] == 'mix' and abs(sum(p['probs'].values()) - 1) < 1e-5
