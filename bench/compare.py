@@ -24,7 +24,7 @@ def main():
         args = dict(dataset='gtzan', root=a.root, variants=a.variants or '2d,ic', seeds=seeds, protocol=a.protocol, profile_name='cpu',
                     overrides={'train__outside': 'train'})
     else:
-        from icff_kit.train import tone_dataset
+        from icff_kit.testing import tone_dataset
         root = tone_dataset(tmp / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=8)
         args = dict(dataset='synth', root=root, variants=a.variants or 'mfcc-lr,2d,ic', seeds=seeds[:2], protocol='kfold:2', profile_name='smoke',
                     overrides={'separation__backend': 'reference', 'train__epochs': 3})

@@ -72,7 +72,7 @@ def main():
 
     t_pred = None
     if not a.skip_predict:
-        from icff_kit.train import tone_dataset
+        from icff_kit.testing import tone_dataset
         root = tone_dataset(tmp / 'tones', genres=('blues', 'rock'), n_per_genre=4)
         r = subprocess.run([str(Path(sys.executable).with_name('icff')), 'train', '--dataset', 'synth', '--root', str(root), '--profile', 'cpu',
                             '--backend', 'reference', '--variant', 'ic', '--epochs', '1', '--out', str(tmp / 'run')], capture_output=True, text=True)

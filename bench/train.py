@@ -22,7 +22,9 @@ def main():
     import numpy as np, torch
     torch.set_num_threads(a.threads)
     from icff_kit.core import profile, input_shapes
-    from icff_kit.train import tone_dataset, prepare_tracks, PairSet, loader, flush_denormals
+    from icff_kit.testing import tone_dataset
+    from icff_kit.infer import PairSet
+    from icff_kit.train import prepare_tracks, loader, flush_denormals
     flush_denormals()   # as run_experiment does on CPU
     from icff_kit.model import ICFFNet
     cfg = profile(a.profile, dataset='synth', model__variant=a.variant, separation__backend='reference')
@@ -67,7 +69,7 @@ def main():
     run = tmp / 'run'
     from icff_kit.train import run_experiment
     run_experiment(profile(a.profile, dataset='synth', model__variant=a.variant, separation__backend='spleeter', train__epochs=1), root, out=run, progress_bar=False)
-    from icff_kit.evaluate import Predictor
+    from icff_kit.infer import Predictor
     t0 = time.perf_counter()
     with Predictor(run) as pr:
         t_load = time.perf_counter() - t0

@@ -38,7 +38,7 @@ def partners_for(dataset:str,          # gtzan | gtzan-f | ismir2004 | ismir2004
     keep = set(classes)
     return {g: tuple(q for q in v if q in keep) for g, v in p.items() if g in keep}
 
-# %% ../nbs/50_bias.ipynb #9a5e3983
+# %% ../nbs/50_bias.ipynb #f5e28ea5
 def load_predictions(run_dir)->dict:
     "The test predictions of a finished run: dict(track_id, label, window, logp (n, C), classes)."
     p = Path(run_dir)/'predictions.npz'
@@ -51,7 +51,7 @@ def confusion(pred:dict,          # `load_predictions` output (label (n,), logp 
               level:str='window', # window (the paper's) | track
              )->np.ndarray:       # (C, C) counts, rows = true genre, columns = predicted
     "Confusion counts of a run's test predictions at window or track level."
-    from icff_kit.evaluate import track_level
+    from icff_kit.metrics import track_level
     C = len(pred['classes']); y, lp = np.asarray(pred['label']), np.asarray(pred['logp'])
     if level == 'track': _, y, lp, _ = track_level(pred['track_id'], y, lp)
     elif level != 'window': raise IcffError(f"level must be 'window' or 'track', not {level!r}")

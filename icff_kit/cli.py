@@ -10,7 +10,7 @@ from .core import IcffError, get_logger
 # %% auto #0
 __all__ = ['COMMANDS', 'main']
 
-# %% ../nbs/70_cli.ipynb #63972038
+# %% ../nbs/70_cli.ipynb #8b535040
 COMMANDS = {  # command: (module, function, one-line help)
     'data manifest':     ('icff_kit.datasets',      'cli_manifest',  'scan and validate a dataset: counts per genre, durations, rates, bad files'),
     'data synth':        ('icff_kit.synth_dataset', 'cli_synth',     'generate the synthetic fusion dataset (mix, vocals, accompaniment)'),
@@ -24,7 +24,7 @@ COMMANDS = {  # command: (module, function, one-line help)
     'train':             ('icff_kit.train',         'cli_train',     'train an ICFF-Net variant'),
     'evaluate':          ('icff_kit.evaluate',      'cli_evaluate',  'score a trained run: accuracy, loss, macro-F1, confusion, 95% intervals'),
     'compare':           ('icff_kit.compare',       'cli_compare',   'paired comparison of variants and baselines over seeds and folds, with 95% intervals'),
-    'predict':           ('icff_kit.evaluate',      'cli_predict',   'genre of any song: separate, extract, classify, aggregate'),
+    'predict':           ('icff_kit.infer',         'cli_predict',   'genre of any song: separate, extract, classify, aggregate'),
     'reproduce':         ('icff_kit.reproduce',     'cli_reproduce', "run every report notebook of the paper's tables and figures (papermill)"),
 }
 

@@ -13,11 +13,12 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES',
-           'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile',
-           'parse_overrides', 'variant_overrides', 'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash',
-           'save_config', 'load_config', 'side_cfg', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path',
-           'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir',
-           'data_dir', 'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
+           'SOURCE_HELP', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg',
+           'Config', 'profile', 'parse_overrides', 'variant_overrides', 'input_shapes', 'config_to_dict',
+           'config_from_dict', 'config_hash', 'save_config', 'load_config', 'side_cfg', 'separation_arguments',
+           'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write', 'atomic_write_bytes',
+           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir', 'cache_dir', 'models_dir',
+           'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -222,7 +223,7 @@ def load_config(path)->Config:
     if not p.exists(): raise IcffError(f"{p}: config file not found")
     return config_from_dict(json.loads(p.read_text()))
 
-# %% ../nbs/00_core.ipynb #4725c627
+# %% ../nbs/00_core.ipynb #c059c3ab
 def _umask()->int:
     m = os.umask(0); os.umask(m); return m
 
@@ -238,6 +239,19 @@ _TMP_RE = re.compile(r'^\..+\.([A-Za-z0-9_]+)~(\d+)\.[^.]+\.tmp')   # .<name>.<h
 
 SEPARATION_BACKENDS = ('spleeter', 'spleeter-tf', 'repet')     # spleeter: PyTorch in process; spleeter-tf: Spleeter's TF graph in .venv-spleeter
 ACCOMPANIMENT_SOURCES = SEPARATION_BACKENDS + ('reference', 'mix')   # plus a dataset's own accompaniment stems (synth), or the mixture itself (no separation: the ablation that asks whether separating pays)
+SOURCE_HELP = dict(spleeter='Spleeter 2-stems in PyTorch, in process', **{'spleeter-tf': "Spleeter's own TF graph in .venv-spleeter"},
+                   repet='REPET-SIM, no model', reference="the dataset's own stems (synth)", mix='the mixture itself, no separation')
+
+def separation_arguments(p,                           # an argparse parser
+                         sources=ACCOMPANIMENT_SOURCES, # what --backend may name
+                         default:str|None=None,        # its default (None: decided later, as `default_is` says)
+                         model:bool=True,              # also --sep-model
+                         default_is:str="the profile's, spleeter"):   # what None means, for the help
+    "The separation options every command shares, with one spelling and one help: --backend and --sep-model (alias --model)."
+    p.add_argument('--backend', choices=sources, default=default, help='accompaniment source: ' + '; '.join(f'{s}: {SOURCE_HELP[s]}' for s in sources)
+                   + f" (default: {default or default_is})")
+    if model: p.add_argument('--sep-model', '--model', dest='sep_model', metavar='DIR',
+                             help='separation model folder, e.g. a fine-tuned Spleeter (default: the pretrained 2-stems weights)')
 
 class DiskFullError(IcffError):
     "A write failed because the file system holding it is full (or over quota)."

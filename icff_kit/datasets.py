@@ -18,8 +18,8 @@ _log = get_logger('icff_kit.datasets')
 # %% auto #0
 __all__ = ['GTZAN_GENRES', 'ISMIR_GENRES', 'FUSION_SUBSETS', 'DATASETS', 'BASE_COLUMNS', 'ISMIR_PARTS', 'SYNTH_COLUMNS', 'CUES',
            'SPREAD_LIMITS', 'DatasetError', 'DatasetSpec', 'get_spec', 'dataset_root', 'probe', 'ismir_label',
-           'load_manifest', 'manifest_path', 'write_manifest', 'read_manifest', 'validate', 'format_report',
-           'cue_table', 'shortcut_audit', 'format_audit', 'cli_manifest']
+           'load_manifest', 'manifest_path', 'write_manifest', 'read_manifest', 'subset_tracks', 'validate',
+           'format_report', 'cue_table', 'shortcut_audit', 'format_audit', 'cli_manifest']
 
 # %% ../nbs/10_datasets.ipynb #7216c2d1
 GTZAN_GENRES = ('blues', 'classical', 'country', 'disco', 'hiphop', 'jazz', 'metal', 'pop', 'reggae', 'rock')
@@ -301,6 +301,15 @@ def read_manifest(path)->pd.DataFrame:
     df = pd.read_csv(p, dtype={'track_id': str, 'genre': str, 'partner': str, 'split': str})
     if (miss := [c for c in BASE_COLUMNS if c not in df.columns]): raise DatasetError(f"{p}: not a manifest (missing columns {miss})")
     return df
+
+# %% ../nbs/10_datasets.ipynb #f754372d
+def subset_tracks(df:pd.DataFrame, n:int|None)->pd.DataFrame:
+    "At most `n` tracks, as many of each genre as can be (a fixed draw, the same for every caller and seed)."
+    if not n or n >= len(df): return df
+    rng = np.random.default_rng(0)
+    t = pd.concat([g.iloc[rng.permutation(len(g))].assign(_rank=np.arange(len(g))) for _, g in df.groupby('genre', sort=True)])
+    pick = np.lexsort((np.arange(len(t)), t['_rank'].to_numpy()))[:n]   # round robin over the genres: every genre's first, then second, ...
+    return t.iloc[np.sort(pick)].drop(columns='_rank')                  # grouped by genre, as drawn
 
 # %% ../nbs/10_datasets.ipynb #db7b9de1
 def validate(df:pd.DataFrame, short_seconds:float=3.)->dict:

@@ -76,11 +76,11 @@ def attention_figure(a:dict, window:int=0, head:int|None=None)->'go.Figure':
     fig.update_layout(title=f'attention, window {window} ({window * a["hop_s"]:g} s), {hs}', height=380, margin=dict(l=60, r=20, t=70, b=40))
     return fig
 
-# %% ../nbs/60_explore.ipynb #54cf31d3
+# %% ../nbs/60_explore.ipynb #17187442
 def run_figures(run_dir, level:str='track')->dict:
     "dict(history=loss curves, confusion=confusion matrix in %) of a finished run."
     import plotly.graph_objects as go
-    from icff_kit.train import load_run
+    from icff_kit.infer import load_run
     from icff_kit.figures import confusion_frame
     r = load_run(run_dir); m = r['metrics']; lv = m['level'][level]
     pct = confusion_frame(m, level); classes = list(pct.index)
@@ -94,7 +94,7 @@ def run_figures(run_dir, level:str='track')->dict:
     hist.update_layout(title=f'{Path(run_dir).name}: loss per epoch (the test loss is recorded, never used)', xaxis_title='epoch', yaxis_title='cross-entropy', height=360)
     return dict(history=hist, confusion=conf)
 
-# %% ../nbs/60_explore.ipynb #23fb25ac
+# %% ../nbs/60_explore.ipynb #21a69f75
 def _test_tracks(run_dir)->list[tuple[str, str]]:
     "(label, path) of the run's test tracks, with their true genre and the run's track-level prediction."
     from icff_kit.datasets import load_manifest
@@ -105,7 +105,7 @@ def _test_tracks(run_dir)->list[tuple[str, str]]:
         _log.warning(f'{d.name}: its dataset is not readable here ({e}); type a file path instead'); return []
     pred = {}
     if (d/'predictions.npz').exists():
-        from icff_kit.evaluate import track_level
+        from icff_kit.metrics import track_level
         z = np.load(d/'predictions.npz'); cls = list(z['classes'])
         tids, _, logp, _ = track_level(z['track_id'], z['label'], z['logp'])
         pred = {str(t): cls[int(k)] for t, k in zip(tids, logp.argmax(1))}
@@ -117,7 +117,7 @@ class Explorer:
     def __init__(self, run_dir=None,        # a finished run; None: the latest
                  backend:str|None=None):    # separation backend for songs; None: the run's own
         import ipywidgets as W
-        from icff_kit.evaluate import Predictor
+        from icff_kit.infer import Predictor
         self.pr = Predictor(run_dir, backend); self.run_dir = self.pr.run_dir
         self.analysis, self.figs = None, {}
         opts = _test_tracks(self.run_dir)

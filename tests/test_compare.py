@@ -7,7 +7,7 @@ ICFF = [sys.executable, '-c', 'from icff_kit.cli import main; import sys; sys.ex
 
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
-    from icff_kit.train import tone_dataset
+    from icff_kit.testing import tone_dataset
     d = tmp_path_factory.mktemp('compare')
     root = tone_dataset(d / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=6)
     other = tone_dataset(d / 'tones2', genres=('blues', 'rock', 'pop'), n_per_genre=2, sr=11025)

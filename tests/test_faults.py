@@ -14,7 +14,7 @@ TBASE = [*BASE, '--backend', 'reference']
 
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
-    from icff_kit.train import tone_dataset
+    from icff_kit.testing import tone_dataset
     d = tmp_path_factory.mktemp('faults')
     root = tone_dataset(d / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=5)
     return dict(d=d, root=root, env={**os.environ, 'ICFF_CACHE': str(d / 'cache'), 'ICFF_PROGRESS': '0'})

@@ -73,7 +73,7 @@ def test_convert_is_reproducible_and_refuses_an_altered_wheel(tmp_path):
 def test_musicnn_probe_in_compare(tmp_path, monkeypatch):
     "musicnn-probe beside mfcc-lr in icff compare (smoke profile, tone dataset, 2 folds): finite numbers, a paired row, a figure."
     monkeypatch.setenv('ICFF_CACHE', str(tmp_path / 'cache')); monkeypatch.setenv('ICFF_PROGRESS', '0')
-    from icff_kit.train import tone_dataset
+    from icff_kit.testing import tone_dataset
     from icff_kit.compare import compare
     root = tone_dataset(tmp_path / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=4)
     r = compare('synth', root, 'mfcc-lr,musicnn-probe', (0,), 'kfold:2', 'smoke', {'separation__backend': 'reference'}, n_boot=100, out=tmp_path / 'out')
@@ -88,7 +88,7 @@ def test_musicnn_probe_in_compare(tmp_path, monkeypatch):
 def test_pretrained_variants_train_and_evaluate(variant, finetune, tmp_path):
     "2d-musicnn and ic-musicnn: one smoke epoch, icff evaluate agrees with the run, predict runs; frozen, the run keeps only its projection; fine-tuned, the encoder moved from the pretrained weights."
     import torch
-    from icff_kit.train import tone_dataset
+    from icff_kit.testing import tone_dataset
     from icff_kit.musicnn import load_pretrained
     env = {**os.environ, 'ICFF_CACHE': str(tmp_path / 'cache'), 'ICFF_PROGRESS': '0'}
     root = tone_dataset(tmp_path / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=4)

@@ -10,7 +10,7 @@ KEYS = {'accuracy', 'macro_f1', 'test_loss', 'n_tracks', 'n_windows', 'level', '
 
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
-    from icff_kit.train import tone_dataset
+    from icff_kit.testing import tone_dataset
     d = tmp_path_factory.mktemp('train')
     root = tone_dataset(d / 'tones', genres=('blues', 'rock', 'jazz'), n_per_genre=5)
     other = tone_dataset(d / 'tones2', genres=('blues', 'rock', 'pop'), n_per_genre=2, sr=11025)
@@ -38,7 +38,8 @@ def test_smoke_profile_learns_the_tones(env, monkeypatch):
     "With the smoke profile's defaults a short run must already beat chance in eval mode (BatchNorm statistics; see nbs/30_encoders)."
     monkeypatch.setenv('ICFF_CACHE', env['env']['ICFF_CACHE']); monkeypatch.setenv('ICFF_PROGRESS', '0')
     from icff_kit.core import profile
-    from icff_kit.train import run_experiment, tone_dataset
+    from icff_kit.train import run_experiment
+    from icff_kit.testing import tone_dataset
     root = tone_dataset(env['d'] / 'tones4', genres=('blues', 'rock', 'jazz', 'pop'), n_per_genre=6)
     cfg = profile('smoke', dataset='synth', model__variant='2d', separation__backend='reference')
     r = run_experiment(cfg, root, progress_bar=False)
