@@ -13,9 +13,10 @@ from .audio import AUDIO_EXTS, AudioError, audio_info, load_audio, pad_or_crop, 
 from . import spleeter_worker as W
 
 # %% auto #0
-__all__ = ['log', 'BACKENDS', 'STEMS', 'STEM_FORMAT', 'REPET', 'SeparationError', 'Backend', 'resolve_backend', 'track_hash',
-           'stem_dir', 'stem_path', 'excerpt_spans', 'stem_span', 'repet_sim', 'torch_cuda', 'Stems', 'Separator',
-           'separate_many', 'sdr_v4', 'Triple', 'find_triples', 'evaluate_separation', 'cli_separate', 'cli_eval']
+__all__ = ['log', 'BACKENDS', 'STEMS', 'STEM_FORMAT', 'REPET', 'MIX_NAMES', 'SeparationError', 'Backend', 'resolve_backend',
+           'track_hash', 'stem_dir', 'stem_path', 'excerpt_spans', 'stem_span', 'repet_sim', 'torch_cuda', 'Stems',
+           'Separator', 'separate_many', 'sdr_v4', 'Triple', 'stem_file', 'find_triples', 'evaluate_separation',
+           'cli_separate', 'cli_eval']
 
 # %% ../nbs/20_separation.ipynb #f798de9d
 log = get_logger('icff_kit.separation')
@@ -415,25 +416,36 @@ def sdr_v4(refs:np.ndarray, # (k, n) or (k, n, c) reference sources
         with np.errstate(divide='ignore'): out[:, t] = 10 * np.log10(np.sum(r**2, (1, 2)) / np.sum((r - e)**2, (1, 2)))
     return np.array([np.median(o[~np.isnan(o)]) if (~np.isnan(o)).any() else np.nan for o in out]) if k else np.full(len(refs), np.nan)
 
-# %% ../nbs/20_separation.ipynb #ce805614
+# %% ../nbs/20_separation.ipynb #63163270
 @dataclass
 class Triple:
     "One track's mixture and reference stems."
     name:str; mixture:Path; vocals:Path; accompaniment:Path
 
-def _find(d:Path, names)->Path|None:
+MIX_NAMES = ('mixture', 'mix')   # a track folder's mixture file: MUSDB's name, or the synthetic dataset's
+
+def stem_file(d:Path, names)->Path|None:
+    "The first `<name>.<audio ext>` file in folder `d` (any case of the extension), trying `names` in order."
     for n in names:
-        for ext in AUDIO_EXTS:
-            if (d/f'{n}{ext}').is_file(): return d/f'{n}{ext}'
+        for p in sorted(d.glob(f'{n}.*')):
+            if p.suffix.lower() in AUDIO_EXTS and p.is_file(): return p
     return None
 
-def find_triples(root)->tuple[list, list]:
+def _subdirs(p:Path)->list: return sorted(q for q in p.iterdir() if q.is_dir() and not q.name.startswith('.'))
+
+def find_triples(root,
+                 depth:int=1, # 2: also <group>/<track>/ (a folder with sub-folders and no audio of its own is a group)
+                )->tuple[list, list]:
     "The (mixture, vocals, accompaniment) triples under `root/<track>/`, and the folders that are incomplete."
     r = Path(root)
     if not r.is_dir(): raise SeparationError(f'{r}: folder not found')
+    cands = _subdirs(r)
+    if depth > 1:
+        own = lambda d: any(stem_file(d, n) for n in (MIX_NAMES, ('vocals',), ('accompaniment',)))
+        cands = [e for d in cands for e in ([d] if own(d) or not _subdirs(d) else _subdirs(d))]
     ok, bad = [], []
-    for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith('.')):
-        f = dict(mixture=_find(d, ('mixture', 'mix')), vocals=_find(d, ('vocals',)), accompaniment=_find(d, ('accompaniment',)))
+    for d in cands:
+        f = dict(mixture=stem_file(d, MIX_NAMES), vocals=stem_file(d, ('vocals',)), accompaniment=stem_file(d, ('accompaniment',)))
         if all(f.values()): ok.append(Triple(d.name, **f))
         else: bad.append(dict(track=d.name, reason=f"{d}: no {' or '.join(k for k, v in f.items() if v is None)} file"))
     if not ok: raise SeparationError(f'{r}: no <track>/{{mixture|mix, vocals, accompaniment}}.<ext> triples here')
