@@ -86,7 +86,7 @@ def loader(ps:PairSet, batch_size:int, shuffle:bool, seed:int=0, num_workers:int
     return DataLoader(_torch_set(ps), sampler=_Batches(), batch_size=None, num_workers=num_workers,
                       persistent_workers=num_workers > 0)
 
-# %% ../nbs/40_train.ipynb #1b7cdb7b
+# %% ../nbs/40_train.ipynb #ba8dc81c
 def spec_masks(img:torch.Tensor, # (B, 3, H, W) crops in [0, 1]
                n:int,            # time masks and frequency masks per crop (n of each)
                max_frac:float=1/8)->torch.Tensor: # same shape: masked bands and spans set to the crop's mean colour
@@ -101,14 +101,13 @@ def spec_masks(img:torch.Tensor, # (B, 3, H, W) crops in [0, 1]
     m = spans(W)[:, None, None, :] | spans(H)[:, None, :, None]                       # (B, 1, H, W)
     return torch.where(m, img.mean((1, 2, 3), keepdim=True), img)
 
-ENCODER_LR = 0.1   # learning-rate factor of a fine-tuned pretrained encoder (model.finetune_encoder)
-RECIPE = ('label_smoothing', 'mixup', 'spec_masks', 'warmup', 'ema', 'modality_dropout', 'aux_loss')  # TrainCfg fields LitICFF reads
-
+# %% ../nbs/40_train.ipynb #42b64358
 def lr_factor(epoch:int, epochs:int, warmup:int=0)->float:
     "Learning-rate multiplier of an epoch: linear warm-up over `warmup` epochs, then cosine decay to 0 at `epochs`."
     if epoch < warmup: return (epoch + 1) / (warmup + 1)
     return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(1, epochs - warmup)))
 
+# %% ../nbs/40_train.ipynb #4d34e5f8
 def blank_modality(img:torch.Tensor,  # (B, 3, H, W) crops in [0, 1]
                    x_t1:torch.Tensor, # (B, T, L) 1D waveform frames
                    x_f1:torch.Tensor, # (B, T, F) 1D spectra
@@ -118,6 +117,10 @@ def blank_modality(img:torch.Tensor,  # (B, 3, H, W) crops in [0, 1]
     d1, d2 = u < p / 2, (u >= p / 2) & (u < p)
     z = lambda x: torch.where(d1[:, None, None], torch.zeros_like(x), x)
     return torch.where(d2[:, None, None, None], img.mean((1, 2, 3), keepdim=True), img), z(x_t1), z(x_f1)
+
+# %% ../nbs/40_train.ipynb #408ceac9
+ENCODER_LR = 0.1   # learning-rate factor of a fine-tuned pretrained encoder (model.finetune_encoder)
+RECIPE = ('label_smoothing', 'mixup', 'spec_masks', 'warmup', 'ema', 'modality_dropout', 'aux_loss')  # TrainCfg fields LitICFF reads
 
 class LitICFF(L.LightningModule):
     "ICFF-Net in a LightningModule; the model's constructor arguments and the training recipe are saved as hyper-parameters."
@@ -197,7 +200,7 @@ class LitICFF(L.LightningModule):
         f = lr_factor(self.current_epoch, max(1, self.hparams.epochs), int(self.recipe['warmup']))
         for g in self.trainer.optimizers[0].param_groups: g['lr'] = g['base_lr'] * f
 
-# %% ../nbs/40_train.ipynb #feaae2eb
+# %% ../nbs/40_train.ipynb #cd78925e
 class AtomicCheckpointIO(TorchCheckpointIO):
     "Lightning checkpoints written to a temp file and renamed, and read with `read_checkpoint`."
     def save_checkpoint(self, checkpoint, path, storage_options=None):
@@ -205,6 +208,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def load_checkpoint(self, path, map_location=None, weights_only=None):
         return read_checkpoint(path, map_location or 'cpu')
 
+# %% ../nbs/40_train.ipynb #3f2c9b25
 class LastCheckpoint(L.Callback):
     """`last.ckpt` at the end of every epoch, after `History` has its row and the best checkpoint and early stopping have seen
     the epoch's validation (both run at validation end): a resumed run continues exactly. (Lightning's own `save_last` skips
@@ -213,6 +217,7 @@ class LastCheckpoint(L.Callback):
     def on_train_epoch_end(self, trainer, pl_module):
         if not trainer.sanity_checking: trainer.save_checkpoint(self.path, weights_only=False)   # the whole state: weights, optimizer, loops, callbacks
 
+# %% ../nbs/40_train.ipynb #fadfcea6
 class RandomState(L.Callback):
     "The random state of python, numpy and torch in every checkpoint, restored on resume: a resumed run draws what an uninterrupted one would have."
     def state_dict(self):
@@ -224,6 +229,7 @@ class RandomState(L.Callback):
         k, key, pos, g, c = s['numpy']; np.random.set_state((k, key.numpy().astype(np.uint32), pos, g, c))
         torch.set_rng_state(s['torch'])
 
+# %% ../nbs/40_train.ipynb #13c2bbc7
 class History(L.Callback):
     "Per-epoch losses and accuracies, saved in checkpoints and to `history.csv`."
     def __init__(self, path=None, log_epochs:bool=False): self.rows, self.path, self.log_epochs = [], path, log_epochs   # log_epochs: one log line per epoch (instead of a progress bar)
@@ -237,7 +243,7 @@ class History(L.Callback):
     def state_dict(self): return dict(rows=self.rows)
     def load_state_dict(self, s): self.rows = list(s.get('rows', []))
 
-# %% ../nbs/40_train.ipynb #ff99821f
+# %% ../nbs/40_train.ipynb #ff0ff12e
 NOT_IN_FINGERPRINT = ('_modidx', '__init__', 'cli', 'compare', 'bias', 'reproduce', 'figures', 'figure_data', 'explore', 'testing',
                       'synth', 'voice', 'synth_dataset', 'finetune', 'tf_convert', 'weights')   # they cannot change a run's numbers
 
@@ -256,6 +262,7 @@ def code_fingerprint(pkg=None)->str: # pkg: another copy of the package's folder
     return h.hexdigest()[:12]
 _CODE_FP = None
 
+# %% ../nbs/40_train.ipynb #c740727b
 def _splits_key(splits):
     return None if splits is None else {k: sorted(map(str, v)) for k, v in sorted(splits.items())}
 
@@ -278,6 +285,7 @@ def run_dir_for(cfg:Config, root=None, runs=None, splits:dict|None=None)->Path:
     "Where `run_experiment` keeps a run."
     return Path(runs or cache_dir()/'runs')/f'{cfg.dataset}-{cfg.model.variant}-{cfg.profile}-{run_key(cfg, root, splits)}'
 
+# %% ../nbs/40_train.ipynb #9463ce7d
 def check_train_config(cfg:Config)->Config:
     "Refuse, in one line, training settings that cannot work (`icff train --epochs 0`, a negative rate, ...)."
     t = cfg.train
@@ -290,6 +298,7 @@ def check_train_config(cfg:Config)->Config:
         if not ok: raise IcffError(f"train.{name} must be {want}, got {v!r}")
     return cfg
 
+# %% ../nbs/40_train.ipynb #3dda2548
 def _trainer_kw(cfg:Config, accelerator:str, devices):
     if accelerator in ('gpu', 'cuda') and not torch.cuda.is_available():
         raise IcffError(f"--accelerator {accelerator}: torch sees no GPU here (torch {torch.__version__}, cuda available: False); use --accelerator cpu or auto")
@@ -302,6 +311,7 @@ def _trainer_kw(cfg:Config, accelerator:str, devices):
     if n < 1: raise IcffError(f"devices must be 'auto' or a number >= 1, got {devices!r}")
     return dict(accelerator='gpu' if gpu else 'cpu', devices=n, precision=prec, strategy='ddp' if n > 1 else 'auto'), n
 
+# %% ../nbs/40_train.ipynb #0477a868
 def _no_tips(record)->bool: return not str(record.getMessage()).lstrip().startswith('💡')
 
 def quiet_lightning():
@@ -311,10 +321,12 @@ def quiet_lightning():
         if _no_tips not in lg.filters: lg.addFilter(_no_tips)
     warnings.filterwarnings('ignore', message=r'`isinstance\(treespec, LeafSpec\)` is deprecated')
 
+# %% ../nbs/40_train.ipynb #811cbee7
 def flush_denormals()->bool:
     "On CPU, flush denormal floats to zero (x86 handles them many times slower; ELU's exp(x) of very negative x makes them)."
     return torch.set_flush_denormal(True)
 
+# %% ../nbs/40_train.ipynb #5eb65f4b
 def init_encoder_2d(model, run_dir)->int:
     "Copy the 2D encoder of a finished run (its best checkpoint) into `model`; returns the number of tensors copied."
     if model.enc2d is None: raise IcffError(f"train.init_from: variant {model.variant!r} has no 2D encoder to start from {run_dir}")
@@ -328,6 +340,7 @@ def init_encoder_2d(model, run_dir)->int:
     model.enc2d.load_state_dict(src); _log.info(f'2D encoder initialised from {ck}')
     return len(src)
 
+# %% ../nbs/40_train.ipynb #982977ed
 def run_experiment(cfg:Config,            # the experiment (profile, dataset, variant, aug, seed, ...)
                    root=None,             # dataset root (default: $ICFF_DATA/<dataset folder>)
                    out=None,              # run folder (default: `run_dir_for(cfg, root)`)
