@@ -12,6 +12,7 @@ def main():
     p.add_argument('--root', default=str(Path(__file__).resolve().parents[2] / 'shared/data/gtzan_mini'))
     p.add_argument('--sr', type=int, default=22050)
     a = p.parse_args()
+    if not Path(a.root).exists(): print(f'skipped: {a.root} not found (this bench measures on ../shared/data)'); raise SystemExit(3)
     if hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     from icff_kit.audio import load_audio, AUDIO_EXTS
     files = sorted(f for f in Path(a.root).rglob('*') if f.suffix.lower() in AUDIO_EXTS)

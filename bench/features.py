@@ -24,6 +24,7 @@ def main():
     p.add_argument('--profiles', default='smoke,cpu,paper')
     p.add_argument('--reps', type=int, default=3)
     a = p.parse_args()
+    if not Path(a.root).exists(): print(f'skipped: {a.root} not found (this bench measures on ../shared/data)'); raise SystemExit(3)
     os.environ.setdefault('ICFF_PROGRESS', '0')
     from icff_kit.core import profile, input_shapes
     from icff_kit.audio import load_clip, AUDIO_EXTS

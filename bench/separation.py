@@ -17,7 +17,7 @@ SHARED = ROOT.parent / 'shared' / 'data'
 def pick_files(n:int)->list:
     import soundfile as sf
     g = SHARED / 'gtzan_mini' / 'genres_original'
-    if not g.exists(): sys.exit(f'{g} not found: the bench needs ../shared/data')
+    if not g.exists(): print(f'skipped: {g} not found (this bench measures on ../shared/data)'); raise SystemExit(3)
     by_genre = [sorted(f for f in d.glob('*.flac') if sf.info(str(f)).duration >= 29.9) for d in sorted(g.iterdir()) if d.is_dir()]
     out = []
     while len(out) < n and any(by_genre):

@@ -17,6 +17,7 @@ def main():
                    help='a 30 s song for the predict timing')
     p.add_argument('--skip-predict', action='store_true')
     a = p.parse_args()
+    if not a.skip_predict and not Path(a.song).exists(): print(f'predict timing skipped: {a.song} not found (../shared/data)'); a.skip_predict = True
     tmp = Path(tempfile.mkdtemp(prefix='icff-bench-train-'))
     os.environ['ICFF_CACHE'] = str(tmp / 'cache'); os.environ['ICFF_PROGRESS'] = '0'
     import numpy as np, torch
