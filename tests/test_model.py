@@ -1,8 +1,7 @@
-"ICFFNet: shapes of every variant at every profile, attention maps, checkpoints, learning, speed."
-import time
+"ICFFNet beyond nbs/32_model (which tests the smoke profile: shapes, checkpoints, errors, learning, speed): every profile, several heads, parameter counts, both streams reach the output, the cpu profile learns, errors across profiles."
 import pytest
 import torch
-from icff_kit.core import profile, input_shapes, atomic_path, IcffError
+from icff_kit.core import profile, input_shapes, IcffError
 from icff_kit.model import ICFFNet, VARIANTS, count_params
 
 PROFILES = ('smoke', 'cpu', 'paper')
@@ -55,17 +54,7 @@ def test_fused_output_depends_on_both_streams(variant):
     m(**b).sum().backward()
     for k, v in b.items(): assert v.grad.abs().sum() > 0, k
 
-def test_checkpoint_rebuilds_the_model(tmp_path):
-    cfg = profile('smoke', model__variant='ic', model__tokens='grid')
-    m = ICFFNet.from_config(cfg, n_classes=5, head_from='u+u2').eval()
-    with atomic_path(tmp_path / 'm.pt') as t: torch.save({'init_args': m.init_args, 'state_dict': m.state_dict()}, t)
-    ck = torch.load(tmp_path / 'm.pt', weights_only=True)
-    m2 = ICFFNet(**ck['init_args']); m2.load_state_dict(ck['state_dict']); m2.eval()
-    b = make_batch(cfg, 3)
-    with torch.no_grad(): torch.testing.assert_close(m2(**b), m(**b), rtol=0, atol=0)
-    assert m2.init_args == m.init_args and m2.init_args['head_from'] == 'u+u2'
-
-@pytest.mark.parametrize('prof,variant,B', [('smoke', v, 8) for v in VARIANTS] + [('cpu', 'ic', 4)])
+@pytest.mark.parametrize('prof,variant,B', [('cpu', 'ic', 4)])   # the smoke profile's variants: nbs/32_model
 def test_a_few_steps_lower_the_loss(prof, variant, B):
     torch.manual_seed(0)
     cfg = profile(prof, model__variant=variant)
@@ -77,15 +66,6 @@ def test_a_few_steps_lower_the_loss(prof, variant, B):
         loss = torch.nn.functional.cross_entropy(m(**b), y)
         opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
     assert losses[-1] < 0.8 * losses[0], losses
-
-def test_smoke_forward_is_fast():
-    cfg = profile('smoke')
-    m = ICFFNet.from_config(cfg).eval()
-    b = make_batch(cfg, cfg.train.batch_size)
-    with torch.no_grad():
-        m(**b); t0 = time.perf_counter(); m(**b); dt = time.perf_counter() - t0
-    print(f'smoke ic forward, batch {cfg.train.batch_size}: {dt * 1000:.1f} ms')
-    assert dt < 5
 
 def test_bad_inputs_are_named():
     cfg = profile('smoke')
