@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from .core import IcffError, atomic_path
+import soxr
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'LOOP_FADE_S', 'FILLS', 'AudioError', 'AudioInfo', 'audio_info', 'to_mono', 'resample', 'data_shortfall',
@@ -49,7 +50,6 @@ def resample(y:np.ndarray, # (n,) or (n, channels)
              sr_in:int, sr_out:int)->np.ndarray:
     "Resample with soxr (HQ); returns float32."
     if sr_in == sr_out: return np.asarray(y, dtype=np.float32)
-    import soxr
     return soxr.resample(np.asarray(y, dtype=np.float32), sr_in, sr_out, quality='HQ').astype(np.float32, copy=False)
 
 # %% ../nbs/01_audio.ipynb #4383f1a3
@@ -114,7 +114,6 @@ def loop_fill(y:np.ndarray, # (m,) or (m, channels) audio, m >= 1
     t = (np.arange(f, dtype=np.float32) + 0.5) / f * (np.pi / 2)
     shape = (f,) + (1,) * (y.ndim - 1)
     fo, fi = np.cos(t).reshape(shape).astype(y.dtype), np.sin(t).reshape(shape).astype(y.dtype)
-    period = m - f                                                   # each repetition after the first starts f samples early
     out = np.empty((n + m,) + y.shape[1:], dtype=y.dtype); out[:m] = y; end = m
     while end < n:
         s = end - f

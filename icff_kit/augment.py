@@ -8,6 +8,7 @@ import ctypes, functools, hashlib, io, os, shutil, subprocess
 import numpy as np
 from .core import IcffError, get_logger
 from .audio import AudioError, segment, loop_fill, LOOP_FADE_S
+import soundfile as sf
 
 _log = get_logger('icff_kit.augment')
 
@@ -197,7 +198,6 @@ def _wav_pcm16(b:bytes)->tuple[np.ndarray, int]:
     raise IcffError("soundstretch: WAV output has no data chunk")
 
 def _stretch_cli(y:np.ndarray, sr:int, rate:float, quick:bool)->np.ndarray:
-    import soundfile as sf
     peak = float(np.abs(y).max()); scale = 0.5 / peak if peak > 0 else 1.
     buf = io.BytesIO(); sf.write(buf, y * scale, sr, format='WAV', subtype='PCM_16')
     cmd = [_cli(), 'stdin', 'stdout', f'-tempo={(rate - 1) * 100:+.6f}'] + (['-quick'] if quick else [])

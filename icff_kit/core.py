@@ -4,12 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #55663f65
 from __future__ import annotations
-import dataclasses, hashlib, json, logging, os, random, re, sys, tempfile, shutil
+import dataclasses, hashlib, json, logging, os, random, re, sys, tempfile, shutil, errno
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, fields, is_dataclass
 from pathlib import Path
-from typing import Any
 import numpy as np
+import importlib.util
+from tqdm.auto import tqdm
+# Imported inside the functions that use them, so that importing this module stays light: torch.
 
 # %% auto #0
 __all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES',
@@ -287,7 +289,6 @@ _SWEPT = set()   # folders this process has swept
 
 def _full(e:BaseException, folder:Path)->bool:
     "Did this write error come from a full file system? (Libraries often hide errno: then the free space decides.)"
-    import errno
     if getattr(e, 'errno', None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
     if isinstance(e, OSError) and e.errno: return False   # another, known cause (permissions, a missing folder, ...)
     try: u = shutil.disk_usage(folder); return u.total > 0 and u.free < (1 << 20)   # /proc and the like have no size at all
@@ -398,7 +399,6 @@ def seed_everything(seed:int=0):
     return seed
 
 def _torch_available():
-    import importlib.util
     return importlib.util.find_spec('torch') is not None
 
 def get_device(pref:str='auto')->str:
@@ -411,7 +411,6 @@ def get_device(pref:str='auto')->str:
 # %% ../nbs/00_core.ipynb #2dd05cd8
 def progress(it, desc:str='', total:int|None=None, **kw):
     "Wrap an iterable in a tqdm progress bar (hidden when ICFF_PROGRESS=0; off a terminal, as in a log file, it updates every 10 s at most)."
-    from tqdm.auto import tqdm
     tty = getattr(sys.stderr, 'isatty', lambda: False)() or 'ipykernel' in sys.modules
     kw = dict(dict(mininterval=0.1 if tty else 10.), **kw)
     return tqdm(it, desc=desc, total=total, disable=os.environ.get('ICFF_PROGRESS', '1') == '0', dynamic_ncols=True, **kw)

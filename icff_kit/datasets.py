@@ -4,14 +4,16 @@
 
 # %% ../nbs/10_datasets.ipynb #0c805b8c
 from __future__ import annotations
-import argparse, csv, hashlib, re, struct
+import argparse, csv, hashlib, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
 from .core import IcffError, get_logger, data_dir, cache_dir, config_hash, atomic_write, atomic_write_json, progress
-from .audio import AUDIO_EXTS, AudioError, audio_info, data_shortfall
+from .audio import AUDIO_EXTS, AudioError, audio_info, data_shortfall, load_audio, n_windows
+from .splits import split_tracks
+# Imported inside the functions that use them, so that importing this module stays light: scikit-learn, scipy.signal/stats/fft.
 
 _log = get_logger('icff_kit.datasets')
 
@@ -353,7 +355,6 @@ def format_report(rep:dict, max_list:int=10)->str:
 CUES = ('duration', 'sr', 'level_db', 'fill')
 
 def _level_db(path, offset:float, seconds:float|None)->float:
-    from icff_kit.audio import load_audio
     y, _ = load_audio(path, offset=offset or 0., duration=seconds)
     return float(10 * np.log10(max(float(np.mean(np.square(y, dtype=np.float64))), 1e-12)))
 
@@ -363,7 +364,6 @@ def cue_table(df:pd.DataFrame,          # manifest: track_id, genre, path, durat
               level:bool=True,          # decode every excerpt to measure its level
              )->pd.DataFrame:           # one row per track: genre and the CUES
     "Per track, what a model could read instead of the music: duration, sample rate, level, fill fraction."
-    from icff_kit.audio import n_windows
     hop = hop_seconds or window_seconds
     dur = np.minimum(df['duration'].astype(float).to_numpy(), clip_seconds or np.inf)
     k = np.array([n_windows(int(round(d * 1000)), int(round(window_seconds * 1000)), int(round(hop * 1000))) for d in dur])
@@ -495,7 +495,6 @@ def format_audit(a:dict)->str:
 # %% ../nbs/10_datasets.ipynb #0e4c5edb
 def _default_split(df, dataset:str)->dict|None:
     "The split the kit trains on by default for this dataset (fault for GTZAN, official for ISMIR2004, else random), if it can be made."
-    from icff_kit.splits import split_tracks
     kind = 'fault' if dataset.startswith('gtzan') else 'official' if dataset.startswith('ismir') else 'random'
     try: return split_tracks(df, kind, **({'test_list': None} if kind == 'fault' else {}))
     except IcffError as e: _log.info(f'audit: no {kind} split of this manifest ({e}); auditing all tracks only'); return None

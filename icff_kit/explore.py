@@ -4,11 +4,15 @@
 
 # %% ../nbs/60_explore.ipynb #7040c57e
 from __future__ import annotations
-import json
+import json, io
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import IcffError, get_logger
+from .core import IcffError, get_logger, load_config
+from .figures import confusion_frame
+from .datasets import load_manifest
+import soundfile as sf
+# Imported inside the functions that use them, so that importing this module stays light: ipywidgets/IPython, matplotlib/seaborn/plotly, scikit-learn, torch.
 
 # %% auto #0
 __all__ = ['song_image', 'window_table', 'song_figure', 'attention_figure', 'run_figures', 'Explorer', 'explore']
@@ -81,7 +85,6 @@ def run_figures(run_dir, level:str='track')->dict:
     "dict(history=loss curves, confusion=confusion matrix in %) of a finished run."
     import plotly.graph_objects as go
     from icff_kit.infer import load_run
-    from icff_kit.figures import confusion_frame
     r = load_run(run_dir); m = r['metrics']; lv = m['level'][level]
     pct = confusion_frame(m, level); classes = list(pct.index)
     conf = go.Figure(go.Heatmap(z=pct.values, x=classes, y=classes, zmin=0, zmax=100, colorscale='Blues', customdata=lv['confusion']['counts'],
@@ -97,8 +100,6 @@ def run_figures(run_dir, level:str='track')->dict:
 # %% ../nbs/60_explore.ipynb #21a69f75
 def _test_tracks(run_dir)->list[tuple[str, str]]:
     "(label, path) of the run's test tracks, with their true genre and the run's track-level prediction."
-    from icff_kit.datasets import load_manifest
-    from icff_kit.core import load_config
     d = Path(run_dir); sp = json.loads((d/'splits.json').read_text()); cfg = load_config(d/'config.json')
     try: df = load_manifest(cfg.dataset, sp.get('root')).set_index('track_id', drop=False)
     except IcffError as e:
@@ -183,7 +184,6 @@ class Explorer:
 
 def _wav_bytes(y:np.ndarray, sr:int)->bytes:
     "16-bit PCM WAV bytes of a clip, for an audio widget."
-    import io, soundfile as sf
     b = io.BytesIO(); sf.write(b, np.clip(np.asarray(y, np.float32), -1, 1), sr, format='WAV', subtype='PCM_16')
     return b.getvalue()
 

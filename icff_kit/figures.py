@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from .reproduce import headline
+from .datasets import DATASETS, FUSION_SUBSETS
+# Imported inside the functions that use them, so that importing this module stays light: matplotlib/seaborn/plotly.
 
 # %% auto #0
 __all__ = ['AUGS', 'table1_column', 'genre_table', 'plot_genre_counts', 'plot_durations', 'synth_summary', 'paper_column',
@@ -24,7 +26,6 @@ def genre_table(df:pd.DataFrame,  # manifest (`load_manifest`)
                 table1:dict,      # the paper's Table 1: {column: {genre: tracks}}
                 dataset:str)->pd.DataFrame:
     "Per genre: measured tracks and minutes, whether it is a fusion genre, and the paper's Table 1 count."
-    from icff_kit.datasets import DATASETS, FUSION_SUBSETS
     col = table1_column(dataset); rep = table1.get(col, {})
     order = list(DATASETS[dataset].genres) if dataset in DATASETS else sorted(df.genre.unique())
     order += [g for g in rep if g not in order]

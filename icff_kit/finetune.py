@@ -11,6 +11,8 @@ from .core import IcffError, atomic_dir, atomic_write_json, atomic_write_text, g
 from .audio import AudioError, load_audio, resample, save_audio
 from . import spleeter_worker as W
 from .separation import SeparationError, Triple, find_triples, _fmt
+from .weights import check_spleeter_model, sha256_file, spleeter_python
+# Imported inside the functions that use them, so that importing this module stays light: torch.
 
 log = get_logger('icff_kit.finetune')
 
@@ -89,7 +91,6 @@ def finetune(data,                 # DIR/<track>/{mixture|mix,vocals,accompanime
              threads:int=0, keep_work:bool=False, force:bool=False, show:bool=True,
             )->dict:               # the icff_model.json content
     "Fine-tune Spleeter 2-stems on triples; the result is a model folder usable as `model=`."
-    from icff_kit.weights import check_spleeter_model, sha256_file, spleeter_python
     out = Path(out).expanduser().resolve(); work = out.with_name(out.name + '.work')
     if out.exists() and any(out.iterdir()) and not force: raise SeparationError(f'{out}: already exists; choose another --out or pass --force to replace it')
     init_info = check_spleeter_model(init); py = spleeter_python()

@@ -10,6 +10,7 @@ from .core import IcffError, Config, input_shapes
 from .encoders import CNN2d, Encoder1d, OUT_LEN_1D
 from .attention import ICAttention, BLOCKS
 from .core import ENCODERS_2D
+from .musicnn import MusicnnTokens
 
 # %% auto #0
 __all__ = ['VARIANTS', 'VARIANT_INPUTS', 'HEAD_FROM', 'count_params', 'read_checkpoint', 'load_trained', 'ICFFNet']
@@ -87,7 +88,6 @@ class ICFFNet(nn.Module):
         self.enc2d = None
         if 'img' in uses and encoder2d == 'cnn': self.enc2d = CNN2d(tuple(cnn2d_widths), tokens, batchnorm)
         elif 'img' in uses:   # tokens of the same width C as the CNN's, so the attention and the head are unchanged
-            from icff_kit.musicnn import MusicnnTokens
             self.enc2d = MusicnnTokens(cnn2d_widths[-1], finetune=finetune_encoder)
         self.enc1d = Encoder1d(len_t1, len_f1, tuple(cnn1d_widths), out_len_1d, batchnorm) if 'x_t1' in uses else None
         C = cnn2d_widths[-1]; D1 = self.enc1d.d_token if self.enc1d is not None else 0

@@ -8,9 +8,14 @@ import argparse, collections, hashlib, math, os, queue, re, subprocess, sys, thr
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .core import IcffError, SEPARATION_BACKENDS, separation_arguments, atomic_write_json, cache_dir, config_hash, get_logger, progress
+from .core import IcffError, SEPARATION_BACKENDS, separation_arguments, atomic_write_json, cache_dir, config_hash, get_logger, progress, profile
 from .audio import AUDIO_EXTS, AudioError, audio_info, load_audio, pad_or_crop, resample, save_audio
 from . import spleeter_worker as W
+import importlib.util
+from .weights import check_spleeter_model, spleeter_python, spleeter_model_root
+import librosa
+from .datasets import load_manifest
+# Imported inside the functions that use them, so that importing this module stays light: torch.
 
 # %% auto #0
 __all__ = ['log', 'BACKENDS', 'STEMS', 'STEM_FORMAT', 'REPET', 'MIX_NAMES', 'SeparationError', 'Backend', 'resolve_backend',
@@ -45,7 +50,6 @@ def _warn_once(msg):
 
 def _torch_code()->str:
     "Hash of the PyTorch port's source: part of its stems' cache key, so an edit to it never reuses stems it made before."
-    import importlib.util
     return hashlib.sha256(Path(importlib.util.find_spec('icff_kit.spleeter_torch').origin).read_bytes()).hexdigest()[:12]
 
 def resolve_backend(backend:str='spleeter', # spleeter | repet
@@ -53,7 +57,6 @@ def resolve_backend(backend:str='spleeter', # spleeter | repet
                     fallback:bool=True,     # spleeter without its venv: use repet (True) or raise (False)
                    )->Backend:
     "Check that a backend can run and fingerprint it; `spleeter` without its venv falls back to `repet`."
-    from icff_kit.weights import check_spleeter_model, spleeter_python
     if isinstance(backend, Backend): return backend
     if backend not in BACKENDS: raise SeparationError(f"unknown separation backend {backend!r}; choose one of {list(BACKENDS)}")
     if backend in ('spleeter', 'spleeter-tf'):
@@ -128,7 +131,6 @@ def repet_sim(y:np.ndarray, # (n,) or (n, c) audio
               sr:int, n_fft:int=2048, width:float=1., margin_i:float=0.5, margin_v:float=10., power:float=2, **_
              )->dict:       # {vocals, accompaniment}: each shaped like y
     "REPET-SIM separation (Rafii & Pardo 2012) with soft masks; weights-free."
-    import librosa
     x = y if y.ndim == 2 else y[:, None]
     X = librosa.stft(np.ascontiguousarray(x.T), n_fft=n_fft)         # (c, f, t)
     S = np.abs(X).mean(0)
@@ -152,7 +154,6 @@ def torch_cuda()->bool:
 _verified = {}
 def _verify_weights(model_dir):
     "sha256 of the model's files, once per process and file state (78 MB: a fraction of a second, against the worker's 9 s start)."
-    from icff_kit.weights import check_spleeter_model
     d = Path(model_dir)
     k = (str(d), tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(d.iterdir()) if f.is_file())) if d.is_dir() else str(d)
     if k not in _verified:
@@ -164,7 +165,6 @@ def _verify_weights(model_dir):
 class _Worker:
     "A `spleeter_worker serve` subprocess holding one TF session."
     def __init__(self, model_dir, threads:int=0):
-        from icff_kit.weights import spleeter_python, spleeter_model_root
         _verify_weights(model_dir)   # scrambled weights of the right size: refused here, not as garbage stems
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', MODEL_PATH=str(spleeter_model_root()), PYTHONUNBUFFERED='1')
         cmd = [str(spleeter_python()), W.__file__, 'serve', '--model', str(model_dir), '--threads', str(threads)]
@@ -527,8 +527,6 @@ def cli_separate(argv:list[str])->int:
     if bool(a.dataset) == bool(a.files): raise SeparationError('give either FILE... or --dataset D --root DIR')
     spans = {}
     if a.dataset:
-        from icff_kit.datasets import load_manifest
-        from icff_kit.core import profile
         df = load_manifest(a.dataset, a.root)
         paths = [Path(p) for p in df['path']]   # the files the feature stage reads; an excerpt where a row has an offset
         spans = {Path(p): sp for p, sp in excerpt_spans(df, profile(a.profile).audio.clip_seconds).items()}

@@ -11,7 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import IcffError, atomic_path, atomic_write_json, get_logger
-from .weights import sha256_file
+from .weights import sha256_file, check_spleeter_model, pretrained_dir, PRETRAINED_TORCH_SHA256
+from safetensors.torch import save_file, load_file
+from .tf_convert import run_in_spleeter_env
 
 # %% auto #0
 __all__ = ['log', 'SR', 'FRAME', 'HOP', 'T_SEG', 'F_BINS', 'N_CH', 'EPS', 'EXPONENT', 'WINDOW_COMP', 'BN_EPS', 'FILTERS',
@@ -119,9 +121,6 @@ def tf_to_torch(tf:dict)->dict:
 
 def convert(model_dir=None)->Path:
     "Convert a verified TF 2-stems checkpoint folder (default: the pretrained one) to `TORCH_WEIGHTS` + `TORCH_META` beside it."
-    from safetensors.torch import save_file
-    from icff_kit.weights import check_spleeter_model, pretrained_dir
-    from icff_kit.tf_convert import run_in_spleeter_env
     d = Path(model_dir or pretrained_dir()).expanduser().resolve()
     info = check_spleeter_model(d, full=True)                                    # the source is what it should be
     with tempfile.TemporaryDirectory() as td:
@@ -137,7 +136,6 @@ def convert(model_dir=None)->Path:
 
 def check_torch_weights(model_dir=None, quick:bool=False)->dict:
     "Verify converted weights: present, sha256 as recorded (and pinned for the pretrained model); returns the metadata with `path`."
-    from icff_kit.weights import pretrained_dir, PRETRAINED_TORCH_SHA256
     d = Path(model_dir or pretrained_dir()).expanduser().resolve()
     f, m = d/TORCH_WEIGHTS, d/TORCH_META
     if not f.exists() or not m.exists(): raise IcffError(f"{f if not f.exists() else m}: converted PyTorch Spleeter weights not found; {_HOW}")
@@ -155,7 +153,6 @@ def load_model(model_dir=None, device:str='cpu')->Spleeter2Stems:
     info = check_torch_weights(model_dir)
     k = (info['path'], info['sha256'], str(device))
     if k not in _MODELS:
-        from safetensors.torch import load_file
         try: sd = load_file(info['path'])
         except Exception as e: raise IcffError(f"{info['path']}: cannot load ({type(e).__name__}: {e}); {_HOW}") from None
         m = Spleeter2Stems()

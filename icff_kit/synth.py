@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from .core import IcffError
 from .voice import _SYLL, _resolve_vocals, sing
+# Imported inside the functions that use them, so that importing this module stays light: scipy.signal/stats/fft.
 
 # %% auto #0
 __all__ = ['GENRES', 'PARTNERS', 'SYNTH_VERSION', 'RECIPES', 'sample_style', 'compose', 'soundfont_path', 'render_track']

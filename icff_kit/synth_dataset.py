@@ -10,6 +10,12 @@ import numpy as np
 from .core import IcffError, get_logger, progress, atomic_path, atomic_dir, atomic_write_json, DiskFullError
 from .synth import GENRES, SYNTH_VERSION, render_track, _check_args, _check_genre
 from .voice import _resolve_vocals
+import soundfile as sf
+import pandas as pd
+import signal
+import queue
+from concurrent.futures import ThreadPoolExecutor, as_completed
+import argparse
 
 log = get_logger('icff_kit.synth_dataset')
 
@@ -25,7 +31,6 @@ def track_seed(seed:int, genre:str, i:int)->int:
 
 def _write_track(out:Path, job:dict)->dict:
     "Render one track into its folder (atomically); return its manifest row."
-    import soundfile as sf
     g, tid = job['genre'], job['track_id']
     tr = render_track(g, job['seed'], job['fusion'], job['seconds'], job['sr'], job['vocals'])
     with atomic_dir(out / g / tid) as d:
@@ -56,7 +61,6 @@ def _done(out:Path, job:dict)->dict|None:
     return {k: meta[k] for k in MANIFEST_COLUMNS}
 
 def _write_manifest(out:Path, rows:dict):
-    import pandas as pd
     df = pd.DataFrame([rows[k] for k in sorted(rows)], columns=MANIFEST_COLUMNS)
     with atomic_path(out / 'manifest.csv') as tmp: df.to_csv(tmp, index=False)
     return df
@@ -72,7 +76,6 @@ _MARK = '@@icff-synth@@'
 
 def _serve():
     "A worker process: read one job (JSON) a line on stdin, render it, answer one marked JSON line on stdout."
-    import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent handles Ctrl-C and stops its workers
     for line in sys.stdin:
         print(_MARK + json.dumps(_worker_job(json.loads(line))), flush=True)
@@ -81,7 +84,6 @@ class _Workers:
     """Fresh Python processes running `_serve`. Not multiprocessing: a forked child hangs in libfluidsynth's OpenMP
     pool once the parent has loaded a soundfont, and spawned children re-run the caller's main script."""
     def __init__(self, n:int):
-        import queue
         self.procs, self.idle, self.closing = [], queue.Queue(), False
         for _ in range(n): self.idle.put(self._start())
 
@@ -157,7 +159,6 @@ def generate_dataset(out,                  # output folder (created)
         if workers <= 1:
             for j in todo: done(*_worker_job((str(out), j)))
         else:
-            from concurrent.futures import ThreadPoolExecutor, as_completed
             pool = _Workers(workers)
             try:
                 with ThreadPoolExecutor(workers) as ex:
@@ -176,7 +177,6 @@ def generate_dataset(out,                  # output folder (created)
 # %% ../nbs/12b_synth_dataset.ipynb #35d91e71
 def cli_synth(argv:list[str])->int:
     "`icff data synth`: generate the synthetic fusion dataset."
-    import argparse
     ap = argparse.ArgumentParser(prog='icff data synth', description='Generate the synthetic fusion-genre dataset (mix, vocals, accompaniment stems and manifest.csv).')
     ap.add_argument('--out', required=True, help='output folder')
     ap.add_argument('--n-per-genre', type=int, default=20, help='tracks per genre (default 20)')

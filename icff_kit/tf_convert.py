@@ -4,9 +4,12 @@
 
 # %% ../nbs/20e_tf_convert.ipynb #fdbc22af
 from __future__ import annotations
-import argparse, os, sys
+import argparse, os, sys, subprocess
 from pathlib import Path
 import numpy as np
+# This file also runs as a script in .venv-spleeter, where icff_kit is not installed: it imports nothing of the kit at
+# its top. Imported inside the functions that use them: TensorFlow and musicnn (present only in .venv-spleeter), and
+# in `run_in_spleeter_env`, which runs in the kit's environment, icff_kit.core and icff_kit.weights.
 
 # %% auto #0
 __all__ = ['SKIP', 'MUSICNN_OUT', 'read_checkpoint', 'musicnn_reference', 'main', 'run_in_spleeter_env']
@@ -64,7 +67,6 @@ def main(argv=None)->int:
 
 def run_in_spleeter_env(*args):
     "Run this module's `main(args)` in `.venv-spleeter` (from the kit's own environment); a failure is one `IcffError` line."
-    import subprocess
     from icff_kit.core import IcffError
     from icff_kit.weights import spleeter_python
     r = subprocess.run([str(spleeter_python()), __file__, *map(str, args)], capture_output=True, text=True,

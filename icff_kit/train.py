@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_train.ipynb #4a157d79
 from __future__ import annotations
-import argparse, copy, dataclasses, hashlib, importlib.util, json, logging, math, os, random, shutil, sys, time, warnings
+import argparse, copy, dataclasses, hashlib, importlib.util, logging, math, os, random, shutil, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd

