@@ -13,13 +13,14 @@ export ICFF_MODELS ?= $(CURDIR)/data/models
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_Q := -q --no-input
 
-.PHONY: setup system models demo test test-slow bench reproduce lab clean-venvs help
+.PHONY: setup system models demo test test-slow test-browser bench reproduce lab clean-venvs help
 DATASET ?= synth
 PROFILE ?= smoke
 
 help:
 	@echo "make demo    set up and run the demo (synthetic dataset, smoke profile)"
 	@echo "make test    set up and run nbdev_test + pytest"
+	@echo "make test-browser   the explorer in JupyterLab, driven in Chromium (adds JupyterLab, Playwright, Chromium)"
 	@echo "make setup   only the set-up (venvs, system packages, Spleeter weights)"
 	@echo "make bench   run every benchmark under bench/"
 	@echo "make reproduce DATASET=synth PROFILE=smoke [ROOT=dir]   every table and figure of the paper (papermill)"
@@ -54,6 +55,17 @@ demo: setup
 test: setup
 	$(BIN)/nbdev_test
 	$(BIN)/pytest
+
+# The explorer in a real browser: JupyterLab (requirements-lab.txt) and Playwright (requirements-browser.txt) in .venv,
+# Debian's Chromium from apt (Playwright's own browser download is not used); screenshots in reports/out/.
+$(VENV)/.icff-browser: requirements-browser.txt $(VENV)/.icff-lab
+	@echo "set-up: Playwright in $(VENV)"
+	$(BIN)/pip install $(PIP_Q) -r requirements-browser.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+test-browser: setup $(VENV)/.icff-browser
+	@tools/system-deps.sh chromium
+	ICFF_BROWSER_REQUIRED=1 $(BIN)/pytest -m browser
 
 test-slow: setup
 	$(BIN)/nbdev_test --flags slow

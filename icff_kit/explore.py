@@ -4,80 +4,117 @@
 
 # %% ../nbs/60_explore.ipynb #7040c57e
 from __future__ import annotations
-import json, io
+import base64, contextlib, io, json, logging, math, os
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import IcffError, get_logger, load_config
-from .figures import confusion_frame
-from .datasets import load_manifest
 import soundfile as sf
-# Imported inside the functions that use them, so that importing this module stays light: ipywidgets/IPython, matplotlib/seaborn/plotly, scikit-learn, torch.
+from PIL import Image
+from .core import IcffError, get_logger, load_config
+from .audio import AUDIO_EXTS
+from .datasets import load_manifest
+from .figures import confusion_frame
+from .separation import MIX_NAMES
+# Imported inside the functions that use them, so that importing this module stays light: ipywidgets/IPython,
+# matplotlib/seaborn/plotly, scikit-learn (icff_kit.metrics), torch (icff_kit.infer).
 
 # %% auto #0
-__all__ = ['song_image', 'window_table', 'song_figure', 'attention_figure', 'run_figures', 'Explorer', 'explore']
+__all__ = ['song_image', 'window_table', 'song_name', 'song_title', 'png_uri', 'song_figure', 'attention_figure', 'run_figures',
+           'Explorer', 'explore']
 
 # %% ../nbs/60_explore.ipynb #b9327c97
 _log = get_logger('icff_kit.explore')
 
 # %% ../nbs/60_explore.ipynb #0a1eb9bc
 def song_image(crops:np.ndarray, # (n, 3, H, W) uint8 RGB crops, one per window (musicnn encoder: (n, T, 96) log-mel patches)
-              )->np.ndarray:      # (H, n*W, 3) uint8
-    "The crops side by side: the song's mel image as the 2D branch sees it (musicnn's log-mel patches in grey, low bands at the bottom)."
+               hop_s:float|None=None, window_s:float|None=None, # windows every hop_s seconds, each window_s long (None: side by side)
+              )->np.ndarray:      # (H, width, 3) uint8, width = W * ((n - 1) * hop_s + window_s) / window_s
+    "The crops on one time line: the song's mel image as the 2D branch sees it (musicnn's log-mel patches in grey, low bands at the bottom)."
     crops = np.asarray(crops)
     if crops.ndim == 3 and len(crops):
-        g = np.concatenate(list(crops.astype(np.float32).transpose(0, 2, 1)[:, ::-1]), axis=1)   # (96, n*T)
+        g = crops.astype(np.float32).transpose(0, 2, 1)[:, ::-1]                      # (n, 96, T)
         g = np.round(255 * (g - g.min()) / max(float(g.max() - g.min()), 1e-6)).astype(np.uint8)
-        return np.repeat(g[..., None], 3, -1)
+        crops = np.repeat(g[:, None], 3, 1)
     if crops.ndim != 4 or crops.shape[1] != 3 or len(crops) == 0:
         raise IcffError(f"crops must be a non-empty (n, 3, H, W) array, got shape {crops.shape}")
-    return np.concatenate(list(crops.transpose(0, 2, 3, 1)), axis=1)
+    n, _, H, W = crops.shape
+    if not hop_s or not window_s or hop_s >= window_s: return np.concatenate(list(crops.transpose(0, 2, 3, 1)), axis=1)
+    step = W * hop_s / window_s; out = np.zeros((H, int(round((n - 1) * step)) + W, 3), np.uint8)
+    for i, c in enumerate(crops): s = int(round(i * step)); out[:, s:s + W] = c.transpose(1, 2, 0)
+    return out
 
 def window_table(a:dict)->pd.DataFrame:
-    "One row per window: start (s), top genre and its probability, then every genre's probability."
+    "One row per window: start in the song (s), top genre and its probability, then every genre's probability."
     p = np.exp(a['logp']); top = p.argmax(1)
     df = pd.DataFrame(p, columns=a['classes'])
     df.insert(0, 'p_top', p.max(1)); df.insert(0, 'top', [a['classes'][i] for i in top])
-    df.insert(0, 'start_s', np.arange(len(p)) * a['hop_s'])
+    df.insert(0, 'start_s', a.get('start_s', 0.) + np.arange(len(p)) * a['hop_s'])
     return df
 
+def song_name(path)->str:
+    "How a song is named on screen: its file name, with its folder when the file has a generic name (`rock.00001/mix.wav`)."
+    p = Path(path)
+    return f'{p.parent.name}/{p.name}' if p.stem.lower() in MIX_NAMES + ('accompaniment', 'vocals') and p.parent.name else p.name
+
 # %% ../nbs/60_explore.ipynb #97122a0d
-def song_figure(a:dict, title:str='')->'go.Figure':
-    "Mel image (top) and per-window genre probabilities (bottom) of an analysed song."
+def _ticks(n:int, most:int=10)->dict:
+    "Whole-number ticks for an axis of `n` items (tokens, epochs): no 0.5 steps."
+    return dict(tick0=0, dtick=max(1, math.ceil(n / most)))
+
+def song_title(a:dict, name:str|None=None)->str:
+    "The track's name, and which part of the song the run read."
+    t = name or song_name(a['file']); s0, ex, song = a.get('start_s', 0.), a.get('excerpt_s'), a.get('song_s')
+    if ex and song and song > ex + 0.05: t += f' (the {ex:g} s the run reads: {s0:g}-{s0 + ex:g} s of {song:g} s)'
+    return t
+
+def png_uri(img:np.ndarray)->str:
+    "An (H, W, 3) uint8 image as a PNG data URI: what the browser draws, a fraction of the pixel values' JSON."
+    b = io.BytesIO(); Image.fromarray(np.ascontiguousarray(img)).save(b, format='PNG', compress_level=1)
+    return 'data:image/png;base64,' + base64.b64encode(b.getvalue()).decode()
+
+def song_figure(a:dict, title:str|None=None)->'go.Figure':
+    "Mel image (top) and per-window genre probabilities (bottom) of an analysed song, on one time axis in seconds."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
-    img = song_image(a['crops']); n = len(a['crops']); W = img.shape[1] // n
+    n, hop, win, t0 = len(a['logp']), a['hop_s'], a['window_s'], a.get('start_s', 0.)
+    img = song_image(a['crops'], hop, win); span = (n - 1) * hop + win
     p = np.exp(a['logp'])
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.55, 0.45],
-                        subplot_titles=('mel image (2D input), one crop per window', 'genre probability per window'))
-    fig.add_trace(go.Image(z=img, x0=0, dx=1 / W, y0=0, dy=1, hoverinfo='skip'), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=p.T, x=np.arange(n) + 0.5, y=a['classes'], zmin=0, zmax=1, colorscale='Viridis',
-                             colorbar=dict(title='p', len=0.45, y=0.22),
-                             hovertemplate='window %{x:.0f}<br>%{y}: %{z:.2f}<extra></extra>'), row=2, col=1)
-    fig.update_xaxes(range=[0, n], title_text='window (3 s)', row=2, col=1)
-    fig.update_yaxes(showticklabels=False, row=1, col=1)
-    fig.update_layout(title=title or Path(a['file']).name, height=560, margin=dict(l=60, r=20, t=70, b=40))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.5, 0.5],
+                        subplot_titles=(f'mel image (2D input), one crop per {win:g} s window', 'genre probability per window'))
+    fig.add_trace(go.Image(source=png_uri(img), x0=t0, dx=span / img.shape[1], y0=0, dy=1, hoverinfo='skip', name='mel'), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=p.T, x0=t0 + win / 2, dx=hop, y=a['classes'], zmin=0, zmax=1, colorscale='Viridis',
+                             colorbar=dict(title='p', len=0.45, y=0.22), customdata=np.tile(np.arange(n), (len(a['classes']), 1)),
+                             hovertemplate='window %{customdata} (%{x:.1f} s)<br>%{y}: %{z:.2f}<extra></extra>'), row=2, col=1)
+    if n <= 60:                                                             # window boundaries, on both panels
+        fig.update_layout(shapes=[dict(type='line', xref=xr, yref=f'{yr} domain', x0=t0 + i * hop, x1=t0 + i * hop, y0=0, y1=1, opacity=0.7,
+                                       line=dict(color='white', width=1, dash='dot')) for xr, yr in (('x', 'y'), ('x2', 'y2')) for i in range(1, n)])
+    fig.update_xaxes(range=[t0, t0 + span], row=1, col=1)
+    fig.update_xaxes(range=[t0, t0 + span], title_text='time in the song (s)', row=2, col=1)
+    fig.update_yaxes(showticklabels=False, range=[img.shape[0], 0], scaleanchor=False, constrain='range', row=1, col=1)
+    fig.update_layout(title=title or song_title(a), height=560, margin=dict(l=70, r=20, t=80, b=50))
     return fig
 
 def attention_figure(a:dict, window:int=0, head:int|None=None)->'go.Figure':
-    "IC-Attention maps of one window: layer 1 (2D tokens attend to 1D frames, eqs. 2-6) and layer 2 (1D frames attend to u2', eqs. 7-10)."
+    "IC-Attention maps of one window: layer 1 (2D tokens attend to 1D frames, eqs. 2-6) and layer 2 (1D frames attend to u2', eqs. 7-10), each on its own colour scale."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     at = a.get('attn') or {}
     if not at: raise IcffError("no attention maps: analyse the song with attention=True, with a run whose variant has attention (cross or ic)")
     if not 0 <= window < len(a['logp']): raise IcffError(f"window {window} out of range: the song has {len(a['logp'])} windows")
     names = [k for k in ('alpha1', 'alpha2') if k in at]
-    fig = make_subplots(rows=1, cols=len(names), horizontal_spacing=0.12,
+    gap = 0.16; w = (1 - gap * (len(names) - 1)) / len(names)
+    fig = make_subplots(rows=1, cols=len(names), horizontal_spacing=gap,
                         subplot_titles=[{'alpha1': 'layer 1: 2D token -> 1D frame', 'alpha2': 'layer 2: 1D frame -> 2D token'}[k] for k in names])
     for i, k in enumerate(names):
         m = at[k][window]                                                  # (h, Nq, Nk)
         m = m.mean(0) if head is None else m[head]
-        fig.add_trace(go.Heatmap(z=m, colorscale='Magma', showscale=i == len(names) - 1,
+        fig.add_trace(go.Heatmap(z=m, colorscale='Magma', colorbar=dict(x=(i + 1) * w + i * gap + 0.01, len=0.8, thickness=12, title='weight'),
                                  hovertemplate='query %{y}, key %{x}: %{z:.3f}<extra></extra>'), row=1, col=i + 1)
         q, kk = ('2D token', '1D frame') if k == 'alpha1' else ('1D frame', '2D token')
-        fig.update_xaxes(title_text=kk, row=1, col=i + 1); fig.update_yaxes(title_text=q, row=1, col=i + 1)
+        fig.update_xaxes(title_text=kk, row=1, col=i + 1, **_ticks(m.shape[1])); fig.update_yaxes(title_text=q, row=1, col=i + 1, **_ticks(m.shape[0]))
     hs = 'mean over heads' if head is None else f'head {head}'
-    fig.update_layout(title=f'attention, window {window} ({window * a["hop_s"]:g} s), {hs}', height=380, margin=dict(l=60, r=20, t=70, b=40))
+    s = a.get('start_s', 0.) + window * a['hop_s']
+    fig.update_layout(title=f'attention, window {window} ({s:g}-{s + a["window_s"]:g} s), {hs}', height=380, margin=dict(l=60, r=40, t=70, b=40))
     return fig
 
 # %% ../nbs/60_explore.ipynb #17187442
@@ -94,10 +131,11 @@ def run_figures(run_dir, level:str='track')->dict:
     h = r['history']; hist = go.Figure()
     for c in ('train_loss', 'val_loss', 'test_loss'):
         if c in h: hist.add_trace(go.Scatter(x=h['epoch'], y=h[c], mode='lines+markers', name=c))
+    hist.update_xaxes(**dict(_ticks(int(max(h['epoch'])) + 1 if len(h) else 1), tick0=int(min(h['epoch'])) if len(h) else 0))
     hist.update_layout(title=f'{Path(run_dir).name}: loss per epoch (the test loss is recorded, never used)', xaxis_title='epoch', yaxis_title='cross-entropy', height=360)
     return dict(history=hist, confusion=conf)
 
-# %% ../nbs/60_explore.ipynb #21a69f75
+# %% ../nbs/60_explore.ipynb #c882aa7c
 def _test_tracks(run_dir)->list[tuple[str, str]]:
     "(label, path) of the run's test tracks, with their true genre and the run's track-level prediction."
     d = Path(run_dir); sp = json.loads((d/'splits.json').read_text()); cfg = load_config(d/'config.json')
@@ -113,20 +151,51 @@ def _test_tracks(run_dir)->list[tuple[str, str]]:
     ids = [t for t in sp.get('test', []) if t in df.index]
     return [(f"{t} ({df.loc[t, 'genre']}" + (f" -> {pred[t]})" if t in pred else ')'), str(df.loc[t, 'path'])) for t in ids]
 
+class _Records(logging.Handler):
+    def __init__(self): super().__init__(logging.INFO); self.records = []
+    def emit(self, r): self.records.append(r)
+
+@contextlib.contextmanager
+def _kit_output_kept()->list:
+    "Keep the kit's log lines and progress bars out of the notebook while the explorer works: the records are collected instead."
+    root = logging.getLogger('icff_kit'); get_logger()                         # the kit's handler exists
+    h, saved, env = _Records(), root.handlers[:], os.environ.get('ICFF_PROGRESS')
+    root.handlers = [h]; os.environ['ICFF_PROGRESS'] = '0'
+    try: yield h.records
+    finally:
+        root.handlers = saved
+        if env is None: os.environ.pop('ICFF_PROGRESS', None)
+        else: os.environ['ICFF_PROGRESS'] = env
+
+def _warnings_html(records)->str:
+    w = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    return ''.join(f'<br><span style="color:#a60">warning: {m}</span>' for m in dict.fromkeys(w))
+
 class Explorer:
     "ipywidgets explorer of one run: song figure, window slider with attention maps, audio, run figures."
     def __init__(self, run_dir=None,        # a finished run; None: the latest
                  backend:str|None=None):    # separation backend for songs; None: the run's own
         import ipywidgets as W
         from icff_kit.infer import Predictor
-        self.pr = Predictor(run_dir, backend); self.run_dir = self.pr.run_dir
-        self.analysis, self.figs = None, {}
-        opts = _test_tracks(self.run_dir)
+        with _kit_output_kept() as rec:
+            try: self.pr = Predictor(run_dir, backend)
+            except IcffError:
+                if run_dir is not None and not (Path(run_dir)/'config.json').exists():
+                    raise IcffError(f"{run_dir}: not a run folder (no config.json). explore() takes a run folder (default: the latest), "
+                                    "or an audio file to analyse with the latest run; any song can also be typed in the explorer's file box") from None
+                raise
+            opts = _test_tracks(self.pr.run_dir)
+        self.run_dir = self.pr.run_dir
+        self.analysis, self.figs, self.name = None, {}, None
+        self._names = {p: l.split(' (')[0] for l, p in opts}
         self.track = W.Dropdown(options=[('-', '')] + opts, description='test track', layout=W.Layout(width='60%'))
         self.path = W.Text(placeholder='or any audio file: /path/to/song.mp3', description='file', layout=W.Layout(width='60%'))
         self.go_btn = W.Button(description='analyse', button_style='primary')
-        self.window = W.IntSlider(min=0, max=0, description='window', disabled=True, continuous_update=False)
-        self.status = W.HTML(f'run <b>{self.run_dir.name}</b> ({self.pr.cfg.model.variant}, {self.pr.cfg.profile} profile)')
+        self.window = W.IntSlider(min=0, max=0, description='window', continuous_update=False, layout=W.Layout(display='none'))
+        c = self.pr.cfg
+        self._run_html = (f'run <b>{self.run_dir.name}</b> ({c.model.variant}, {c.profile} profile: reads {c.audio.clip_seconds:g} s of each song, '
+                          f'{c.audio.window_seconds:g} s windows every {c.audio.hop_seconds:g} s)')
+        self.status = W.HTML(self._run_html + _warnings_html(rec))
         self.out_song, self.out_win, self.out_run = W.Output(), W.Output(), W.Output()
         self.audio = W.HBox()
         self.track.observe(lambda ch: ch['new'] and self.show(ch['new']), names='value')
@@ -146,23 +215,30 @@ class Explorer:
         with out: fig.show()
 
     def _run_tab(self):
-        try: self.figs.update(run_figures(self.run_dir))
+        try:
+            with _kit_output_kept(): self.figs.update(run_figures(self.run_dir))
         except (IcffError, KeyError, OSError) as e: self.out_run.append_stdout(f'run figures unavailable: {e}\n'); return
         self.out_run.clear_output()
         with self.out_run:
             for k in ('history', 'confusion'): self.figs[k].show()
 
-    def show(self, path)->dict|None:
-        "Analyse a song and draw it; a file that cannot be read is reported in the panel."
-        self.status.value = f'analysing {Path(path).name} ...'
-        try: a = self.pr.analyse(path, attention=True)
-        except IcffError as e:
-            self.status.value = f'<span style="color:#b00">{e}</span>'; return None
-        self.analysis = a; n = len(a['logp']); song = a['probs']; top = np.argsort(-song)[:3]
-        self.status.value = (f"<b>{Path(path).name}</b>: " + ', '.join(f"{a['classes'][i]} {song[i]:.2f}" for i in top)
-                             + f" ({n} windows, {a['seconds']:.1f} s)")
-        self.figs['song'] = song_figure(a); self._show(self.out_song, self.figs['song'])
-        self.window.max = n - 1; self.window.disabled = n < 2
+    def show(self, path, name:str|None=None)->dict|None:
+        "Analyse a song and draw it; a file that cannot be read is reported in the panel (the last good analysis stays)."
+        path = str(path); name = name or self._names.get(path) or song_name(path)
+        self.status.value = f'analysing <b>{name}</b> ...'
+        with _kit_output_kept() as rec:
+            try: a = self.pr.analyse(path, attention=True)
+            except IcffError as e:
+                self.status.value = f'<span style="color:#b00">{name}: {e}</span>'; return None
+        self.analysis, self.name = a, name; n = len(a['logp']); song = a['probs']; top = np.argsort(-song)[:3]
+        part = (f"the {a['excerpt_s']:g} s the run reads ({a['start_s']:g}-{a['start_s'] + a['excerpt_s']:g} s of a {a['song_s']:g} s song)"
+                if a['song_s'] > a['excerpt_s'] + 0.05 else f"all {a['excerpt_s']:g} s")
+        self.status.value = (f"<b>{name}</b>: " + ', '.join(f"{a['classes'][i]} {song[i]:.2f}" for i in top)
+                             + f"<br>{n} window{'s' * (n != 1)} of {a['window_s']:g} s over {part}; analysed in {a['seconds']:.1f} s"
+                             + _warnings_html(rec))
+        if path not in self._names and self.track.value: self.track.value = ''      # a typed file: the list no longer names another track
+        self.figs['song'] = song_figure(a, song_title(a, name)); self._show(self.out_song, self.figs['song'])
+        self.window.max = n - 1; self.window.layout.display = '' if n > 1 else 'none'
         if self.window.value: self.window.value = 0      # the observer redraws the window
         else: self.show_window(0)
         return a
@@ -173,13 +249,14 @@ class Explorer:
         a = self.analysis
         if a is None: return
         sr, hop, win = a['sr'], a['hop_s'], a['window_s']
-        s0, s1 = int(i * hop * sr), int((i * hop + win) * sr)
+        s0, s1 = int(i * hop * sr), int((i * hop + win) * sr); t = a['start_s'] + i * hop
         clips = [('mix', a['y'])] + ([('accompaniment (1D input)', a['acc'])] if a['acc'] is not None else [])
-        self.audio.children = [W.VBox([W.Label(n), W.Audio(value=_wav_bytes(y[s0:s1], sr), format='wav', autoplay=False)]) for n, y in clips]
+        self.audio.children = [W.VBox([W.Label(f'{n}, {t:g}-{t + win:g} s'), W.Audio(value=_wav_bytes(y[s0:s1], sr), format='wav', autoplay=False)])
+                               for n, y in clips]
         p = np.exp(a['logp'][i]); top = np.argsort(-p)[:3]
         self.out_win.clear_output(wait=True)
         with self.out_win:
-            print(f'window {i} ({i * hop:g}-{i * hop + win:g} s): ' + ', '.join(f"{a['classes'][j]} {p[j]:.2f}" for j in top))
+            print(f'window {i} ({t:g}-{t + win:g} s of the song): ' + ', '.join(f"{a['classes'][j]} {p[j]:.2f}" for j in top))
             if a['attn']: self.figs['attention'] = attention_figure(a, i); self.figs['attention'].show()
 
 def _wav_bytes(y:np.ndarray, sr:int)->bytes:
@@ -187,6 +264,16 @@ def _wav_bytes(y:np.ndarray, sr:int)->bytes:
     b = io.BytesIO(); sf.write(b, np.clip(np.asarray(y, np.float32), -1, 1), sr, format='WAV', subtype='PCM_16')
     return b.getvalue()
 
-def explore(run_dir=None, backend:str|None=None)->Explorer:
-    "Open the explorer on a run (None: the latest finished one); display the returned object in JupyterLab."
-    return Explorer(run_dir, backend)
+def explore(path=None,                  # a run folder (None: the latest finished run), or an audio file to analyse
+            backend:str|None=None,      # separation backend for songs; None: the run's own
+            run=None,                   # with an audio file: the run to analyse it with (None: the latest)
+           )->Explorer:
+    "Open the explorer on a run, or on a song with the latest run; display the returned object in JupyterLab."
+    p = Path(path) if path is not None else None
+    if p is not None and p.is_file():
+        if p.suffix.lower() not in AUDIO_EXTS:
+            raise IcffError(f"{p}: neither a run folder nor an audio file ({', '.join(AUDIO_EXTS)})")
+        ex = Explorer(run, backend); ex.path.value = str(p); ex.show(p)
+        return ex
+    if p is not None and not p.exists(): raise IcffError(f"{p}: no such run folder or audio file")
+    return Explorer(p, backend)

@@ -12,16 +12,17 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from .core import (SEPARATION_BACKENDS, separation_arguments, Config, IcffError, DiskFullError, atomic_write_json, cache_dir, load_config, side_cfg)
-from .audio import AUDIO_EXTS
+from .audio import AUDIO_EXTS, audio_info
 from .features import (FeatureCache, acc_variant, precompute, load_excerpt, mel_crops, inputs_1d, to_model_inputs)
 from .augment import copies
 from .model import VARIANT_INPUTS, load_trained
-from .separation import Separator
+from .separation import Separator, stem_path
 from scipy.special import log_softmax
 
 # %% auto #0
 __all__ = ['BALANCES', 'SILENCE_DBFS', 'needs_1d', 'Tracks', 'sample_weights', 'PairSet', 'load_run', 'best_checkpoint',
-           'load_model', 'latest_run', 'predict_windows', 'input_warnings', 'audio_files', 'Predictor', 'cli_predict']
+           'load_model', 'latest_run', 'predict_windows', 'input_warnings', 'audio_files', 'excerpt_span', 'Predictor',
+           'cli_predict']
 
 # %% ../nbs/34_infer.ipynb #f321cdb6
 def needs_1d(cfg:Config)->bool:
@@ -158,6 +159,14 @@ def audio_files(paths)->list:
     return out
 
 # %% ../nbs/34_infer.ipynb #3330f16a
+def excerpt_span(path, excerpt_s:float, cfg:Config)->dict:
+    "Where the excerpt a run reads lies in the song: dict(song_s=its length, start_s=the excerpt's start, excerpt_s)."
+    try: song = audio_info(path).duration
+    except IcffError: song = excerpt_s
+    clip = cfg.audio.clip_seconds
+    start = (song - clip) / 2 if clip and song > clip and cfg.audio.excerpt == 'middle' else 0.
+    return dict(song_s=round(float(max(song, excerpt_s)), 3), start_s=round(float(start), 3), excerpt_s=round(float(excerpt_s), 3))
+
 class Predictor:
     "Classify songs with a trained run: separate, extract features, score every window, aggregate."
     def __init__(self, run_dir=None,  # a run folder; None: the latest finished run
@@ -187,9 +196,12 @@ class Predictor:
         t0 = time.perf_counter(); cfg, sr = self.cfg, self.cfg.audio.sr
         y = load_excerpt(path, cfg)
         crops = mel_crops(y, sr, cfg, what=str(path)); img = to_model_inputs(dict(img=crops))['img']
-        acc = xt = xf = None
+        acc = xt = xf = None; stem = None
         if self.needs_1d:
-            acc = y if self.backend == 'mix' else self.separator().separate_array(y, sr)['accompaniment']   # mix: the run read the mixture itself
+            if self.backend == 'mix': acc = y                                     # mix: the run read the mixture itself
+            else:
+                stem = stem_path(path, self.separator().backend, self.cfg.separation.model)   # a track separated before (a dataset's): its cached stem, as in training
+                acc = load_excerpt(stem, cfg) if stem.is_file() else self.separator().separate_array(y, sr)['accompaniment']
             a, b = inputs_1d(acc, sr, cfg, what=str(path))
             n = min(len(a), len(img)); img, crops = img[:n], crops[:n]
             xt, xf = torch.from_numpy(np.asarray(a[:n], np.float32)), torch.from_numpy(np.asarray(b[:n], np.float32))
@@ -199,6 +211,7 @@ class Predictor:
                     logp=logp, probs=np.exp(log_softmax(logp.mean(0))),   # the song: mean window log-probability, renormalised (as metrics.track_level)
                     attn={k: v.numpy() for k, v in attn.items()} if attention else {},
                     classes=list(self.classes), window_s=cfg.audio.window_seconds, hop_s=cfg.audio.hop_seconds,
+                    **excerpt_span(path, len(y) / sr, cfg), stem_cached=bool(stem is not None and stem.is_file()),
                     seconds=round(time.perf_counter() - t0, 3))
 
     def predict(self, path, top:int=3)->dict:

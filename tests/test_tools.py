@@ -25,6 +25,16 @@ def test_system_deps_all_present(tmp_path):
     r = subprocess.run(['bash', str(TOOLS / 'system-deps.sh')], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout.startswith('system packages: all present')
 
+def test_system_deps_named_packages_only(tmp_path):
+    "`system-deps.sh chromium` (make test-browser) checks that package alone."
+    _shim(tmp_path, 'dpkg-query', 'case "$*" in *chromium*) exit 1;; *) echo "install ok installed";; esac')
+    _shim(tmp_path, 'id', 'echo 1000')
+    env = {**os.environ, 'PATH': f"{tmp_path}:{os.environ['PATH']}"}
+    r = subprocess.run(['bash', str(TOOLS / 'system-deps.sh'), 'chromium'], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and 'apt-get install chromium\n' in r.stdout and '- chromium: the browser test' in r.stdout, r.stdout
+    r = subprocess.run(['bash', str(TOOLS / 'system-deps.sh')], capture_output=True, text=True, env=env)
+    assert r.stdout.startswith('system packages: all present') and 'chromium' not in r.stdout
+
 def test_notebooks_round_trip_through_jupytext():
     "The README's way to edit a notebook as text (jupytext, percent format) gives back the same cells."
     import json, jupytext

@@ -9,8 +9,11 @@ declare -A WHY=(
   [libfluidsynth3]="the synthetic dataset (icff data synth) renders MIDI with FluidSynth"
   [espeak-ng]="voice-like vocal stems of the synthetic dataset (formant synthesis is used without it)"
   [libsndfile1]="audio decoding (soundfile brings its own copy; the system one is a fallback)"
+  [chromium]="the browser test of the explorer (make test-browser) drives Chromium"
 )
+# Without arguments: the packages every set-up needs. With arguments: those (e.g. `tools/system-deps.sh chromium`).
 PKGS=(ffmpeg libsoundtouch1 soundstretch libfluidsynth3 espeak-ng libsndfile1)
+(($# > 0)) && PKGS=("$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
