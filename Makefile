@@ -13,7 +13,7 @@ export ICFF_MODELS ?= $(CURDIR)/data/models
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 PIP_Q := -q --no-input
 
-.PHONY: setup system models demo test test-slow test-browser bench reproduce lab clean-venvs help
+.PHONY: setup setup-ray system models demo test test-slow test-browser test-ray bench reproduce lab clean-venvs help
 DATASET ?= synth
 PROFILE ?= smoke
 
@@ -21,6 +21,7 @@ help:
 	@echo "make demo    set up and run the demo (synthetic dataset, smoke profile)"
 	@echo "make test    set up and run nbdev_test + pytest"
 	@echo "make test-browser   the explorer in JupyterLab, driven in Chromium (adds JupyterLab, Playwright, Chromium)"
+	@echo "make test-ray       the data stage on a two-node Ray cluster on this machine (adds Ray)"
 	@echo "make setup   only the set-up (venvs, system packages, Spleeter weights)"
 	@echo "make bench   run every benchmark under bench/"
 	@echo "make reproduce DATASET=synth PROFILE=smoke [ROOT=dir]   every table and figure of the paper (papermill)"
@@ -66,6 +67,17 @@ $(VENV)/.icff-browser: requirements-browser.txt $(VENV)/.icff-lab
 test-browser: setup $(VENV)/.icff-browser
 	@tools/system-deps.sh chromium
 	ICFF_BROWSER_REQUIRED=1 $(BIN)/pytest -m browser
+
+# Ray (requirements-ray.txt) for --ray; the test starts a head and a second raylet here and stops them after.
+$(VENV)/.icff-ray: requirements-ray.txt $(VENV)/.icff-ok
+	@echo "set-up: Ray in $(VENV)"
+	$(BIN)/pip install $(PIP_Q) -r requirements.txt -r requirements-ray.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+setup-ray: setup $(VENV)/.icff-ray
+
+test-ray: setup-ray
+	ICFF_RAY_REQUIRED=1 $(BIN)/pytest -m ray
 
 test-slow: setup
 	$(BIN)/nbdev_test --flags slow

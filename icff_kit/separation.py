@@ -8,7 +8,8 @@ import argparse, collections, hashlib, math, os, queue, re, subprocess, sys, thr
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-from .core import IcffError, SEPARATION_BACKENDS, separation_arguments, atomic_write_json, cache_dir, config_hash, get_logger, progress, profile
+from .core import IcffError, DiskFullError, SEPARATION_BACKENDS, separation_arguments, atomic_write_json, cache_dir, config_hash, get_logger, progress, profile
+from .cluster import add_ray_argument, ray_session, run_pipeline, actor_stage
 from .audio import AUDIO_EXTS, AudioError, audio_info, load_audio, pad_or_crop, resample, save_audio
 from . import spleeter_worker as W
 import importlib.util
@@ -20,8 +21,8 @@ from .datasets import load_manifest
 # %% auto #0
 __all__ = ['log', 'BACKENDS', 'STEMS', 'STEM_FORMAT', 'REPET', 'MIX_NAMES', 'SeparationError', 'Backend', 'resolve_backend',
            'track_hash', 'stem_dir', 'stem_path', 'excerpt_spans', 'stem_span', 'repet_sim', 'torch_cuda', 'Stems',
-           'Separator', 'separate_many', 'sdr_v4', 'Triple', 'stem_file', 'find_triples', 'evaluate_separation',
-           'cli_separate', 'cli_eval']
+           'Separator', 'SeparateActor', 'separation_rows', 'separate_many', 'sdr_v4', 'Triple', 'stem_file',
+           'find_triples', 'evaluate_separation', 'cli_separate', 'cli_eval']
 
 # %% ../nbs/20_separation.ipynb #f798de9d
 log = get_logger('icff_kit.separation')
@@ -361,7 +362,26 @@ def _cached(d:Path)->dict|None:
     ps = {k: d/f"{k}.{STEM_FORMAT['ext']}" for k in STEMS}
     return ps if all(p.is_file() for p in ps.values()) else None
 
-def _separate_many(paths, backend='spleeter', model=None, show=True, fallback=True, spans=None):
+class SeparateActor:
+    "A Ray actor of the separation pipeline: one `Separator` (its model loaded once), then per track: decode, separate, write the stems atomically into the cache."
+    def __init__(self, backend:str, model=None): self.sep = Separator(backend, model, fallback=False)
+    def __call__(self, row:dict)->dict:
+        d, p = Path(row['dir']), Path(row['path'])
+        if _cached(d) is not None: return dict(row, ok=True, error='', disk_full=False, seconds=0.)   # a retried row whose stems are written
+        span = None if row['offset'] == 0 and row['duration'] < 0 else (row['offset'], None if row['duration'] < 0 else row['duration'])
+        t = time.perf_counter()
+        try:
+            y, sr = _load(p, span); s = self.sep.separate_array(y, sr)
+            _write_stems(d, Stems(p, sr, s['vocals'], s['accompaniment'], self.sep.backend.name))
+        except IcffError as e: return dict(row, ok=False, error=str(e), disk_full=isinstance(e, DiskFullError), seconds=0.)
+        return dict(row, ok=True, error='', disk_full=False, seconds=time.perf_counter() - t)
+
+def separation_rows(todo:list, dirs:dict, spans:dict)->list[dict]:
+    "One row per file for the Ray pipeline: its path, excerpt and stem folder."
+    return [dict(path=str(p), offset=float(spans.get(p, (0., None))[0]), duration=float(-1 if spans.get(p, (0., None))[1] is None else spans[p][1]),
+                 dir=str(dirs[p])) for p in todo]
+
+def _separate_many(paths, backend='spleeter', model=None, show=True, fallback=True, spans=None, ray:str|None=None):
     b = resolve_backend(backend, model, fallback); spans = spans or {}
     out, todo, dirs, queued, t0 = {}, [], {}, set(), time.perf_counter()
     for p in paths:
@@ -373,14 +393,24 @@ def _separate_many(paths, backend='spleeter', model=None, show=True, fallback=Tr
     if todo:
         info = cache_dir()/'stems'/b.key/'backend.json'
         if not info.exists(): atomic_write_json(info, b.describe())
-        bar = progress(None, f'separate ({b.name})', total=len(todo)) if show else None
-        with Separator(b) as sep:
-            for p, r in sep.iter_separate(todo, spans):
-                if isinstance(r, Stems):
-                    _write_stems(dirs[p], r); out[p] = _cached(dirs[p])   # a full disk (DiskFullError) stops the batch: what is written stays
-                else: out[p] = str(r); log.warning(f'skipped: {r}')
-                if bar is not None: bar.update(1)
-        if bar is not None: bar.close()
+        if ray is not None:                                # a Ray Data pipeline: an actor per CPU slot (or GPU), each with the model once
+            byname = {str(p): p for p in todo}
+            with ray_session(ray) as R:
+                for r in run_pipeline(R, separation_rows(todo, dirs, spans), [actor_stage(SeparateActor, gpus=True, backend=b.name, model=b.model)],
+                                      desc=f'separate ({b.name})'):
+                    p = byname[r['path']]
+                    if r['disk_full']: raise DiskFullError(r['error'])
+                    if r['ok']: out[p] = _cached(dirs[p])
+                    else: out[p] = r['error']; log.warning(f"skipped: {r['error']}")
+        else:
+            bar = progress(None, f'separate ({b.name})', total=len(todo)) if show else None
+            with Separator(b) as sep:
+                for p, r in sep.iter_separate(todo, spans):
+                    if isinstance(r, Stems):
+                        _write_stems(dirs[p], r); out[p] = _cached(dirs[p])   # a full disk (DiskFullError) stops the batch: what is written stays
+                    else: out[p] = str(r); log.warning(f'skipped: {r}')
+                    if bar is not None: bar.update(1)
+            if bar is not None: bar.close()
     for p in paths:                                        # duplicates of a separated file
         if p not in out: out[p] = _cached(dirs[p]) or f'{p}: not separated'
     stats = dict(**b.describe(), n_tracks=len(paths), n_cached=n_cached, n_failed=sum(isinstance(v, str) for v in out.values()),
@@ -395,9 +425,10 @@ def separate_many(paths,                # audio files
                   progress:bool=True,   # show a progress bar
                   fallback:bool=True,   # spleeter without its venv: fall back to repet
                   spans:dict|None=None, # {path: (offset, duration)}: separate excerpts instead of whole files
+                  ray:str|None=None,    # run on Ray: 'local' (a Ray for this call), 'auto' or HOST:PORT (a running cluster)
                  )->dict:               # {path: {vocals: Path, accompaniment: Path} or an error message}
     "Separate files into cached stems; cached ones are skipped, bad ones reported and skipped."
-    return _separate_many(paths, backend, model, progress, fallback, spans)[0]
+    return _separate_many(paths, backend, model, progress, fallback, spans, ray)[0]
 
 # %% ../nbs/20_separation.ipynb #daeb71cf
 def sdr_v4(refs:np.ndarray, # (k, n) or (k, n, c) reference sources
@@ -523,7 +554,7 @@ def cli_separate(argv:list[str])->int:
     ap.add_argument('--root', default=None, help='the dataset folder (with --dataset)')
     ap.add_argument('--profile', default='cpu', help='with --dataset: the profile whose clip length is the excerpt separated '
                     'for tracks that point at one (ISMIR2004), as training does (default cpu: 30 s)')
-    _add_backend(ap); a = ap.parse_args(argv)
+    _add_backend(ap); add_ray_argument(ap, 'the separation (an actor per CPU slot or GPU, each holding the model once)'); a = ap.parse_args(argv)
     if bool(a.dataset) == bool(a.files): raise SeparationError('give either FILE... or --dataset D --root DIR')
     spans = {}
     if a.dataset:
@@ -531,7 +562,7 @@ def cli_separate(argv:list[str])->int:
         paths = [Path(p) for p in df['path']]   # the files the feature stage reads; an excerpt where a row has an offset
         spans = {Path(p): sp for p, sp in excerpt_spans(df, profile(a.profile).audio.clip_seconds).items()}
     else: paths = _expand(a.files)
-    out, st = _separate_many(paths, a.backend, a.sep_model, True, not a.no_fallback, spans)
+    out, st = _separate_many(paths, a.backend, a.sep_model, True, not a.no_fallback, spans, a.ray)
     fb = f' [FALLBACK: {st["fallback"]}]' if st['fallback'] else ''
     print(f"{st['n_tracks']} tracks: {st['n_separated']} separated, {st['n_cached']} cached, {st['n_failed']} failed "
           f"({st['backend']}{' ' + st['kind'] if st['kind'] else ''}, {st['seconds']:.1f} s){fb}")

@@ -91,7 +91,7 @@ def test_no_import_cycle():
 
 # What a module may import inside a function, and only with a comment at its top saying so: packages that are heavy
 # to import (or absent from .venv), and the kit modules that import them.
-HEAVY = ('torch', 'safetensors', 'lightning', 'tensorflow', 'spleeter', 'musicnn', 'matplotlib', 'seaborn', 'plotly',
+HEAVY = ('torch', 'safetensors', 'lightning', 'tensorflow', 'spleeter', 'musicnn', 'matplotlib', 'seaborn', 'plotly', 'ray',
          'ipywidgets', 'IPython', 'papermill', 'fluidsynth', 'scipy', 'sklearn',
          'icff_kit.train', 'icff_kit.evaluate', 'icff_kit.infer', 'icff_kit.model', 'icff_kit.musicnn',
          'icff_kit.spleeter_torch', 'icff_kit.metrics', 'icff_kit.compare')
@@ -114,10 +114,10 @@ def test_imports_inside_functions_are_heavy_and_said():
 
 def test_light_modules_import_no_framework():
     "The data, separation, report and explorer modules load without torch, Lightning, scikit-learn or TensorFlow."
-    mods = ('audio', 'datasets', 'splits', 'features', 'separation', 'weights', 'synth', 'synth_dataset', 'reproduce',
+    mods = ('audio', 'cluster', 'datasets', 'splits', 'features', 'separation', 'weights', 'synth', 'synth_dataset', 'reproduce',
             'figures', 'figure_data', 'bias', 'explore', 'finetune', 'cli')
     code = ('import sys; ' + '; '.join(f'import icff_kit.{m}' for m in mods) +
-            '; print([m for m in ("torch", "lightning", "sklearn", "tensorflow", "matplotlib.pyplot") if m in sys.modules])')
+            '; print([m for m in ("torch", "lightning", "sklearn", "tensorflow", "matplotlib.pyplot", "ray") if m in sys.modules])')
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == '[]'
