@@ -16,6 +16,7 @@ from .augment import AUGMENTATIONS
 from .datasets import load_manifest, subset_tracks
 from .features import effective_fmax, resolve_fmax, source_fingerprint, _excerpt_source, load_excerpt
 from .splits import split_tracks, save_splits
+from .cluster import add_ray_argument, ray_session, run_tasks, cluster_slots
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -261,6 +262,10 @@ def _network_unit(cfg, root, splits, test_dataset, test_root)->dict:
         res['ext'] = _tl(e['track_id'], e['label'], e['logp'])
     return res
 
+def _network_task(cfg, root, splits, test_dataset, test_root, after=None)->dict:
+    "One network run of a grid as a Ray task (`after`: the result of the run it starts from, once there)."
+    with _quiet(): return _network_unit(cfg, root, splits, test_dataset, test_root)
+
 def _save_unit(path, res:dict):
     arrs = {}
     for part in ('test', 'ext'):
@@ -338,7 +343,8 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
             test_dataset:str|None=None,  # also score every run on every track of this dataset ...
             test_root=None,              # ... under this folder
             out=None,                    # report folder (default $ICFF_CACHE/compare/<dataset>-<protocol>-<profile>-<hash>)
-            n_boot:int=2000, force:bool=False, figure:bool=True)->dict:
+            n_boot:int=2000, force:bool=False, figure:bool=True,
+            ray:str|None=None)->dict:      # train the grid's network runs as Ray tasks: 'local', 'auto' or HOST:PORT
     "Train or read every variant x seed x fold, and report mean scores and paired differences with 95% intervals."
     from icff_kit.train import dataset_classes
     t0 = time.perf_counter()
@@ -367,7 +373,7 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
         for f, sp in enumerate(folds[s]): save_splits(sp, out/'folds'/f'seed{s}-fold{f}.json', protocol=protocol, seed=s, fold=f)
     feats, efeats = {}, {}   # per baseline
     grid = [(v, s, f) for v in variants for s in seeds for f in range(len(folds[s]))]
-    units, n_cached = [], 0
+    units, n_cached, jobs = [], 0, []
     bar = progress(grid, desc=f'compare {dataset}', total=len(grid))
     with _quiet():
         for v, s, f in bar:
@@ -378,27 +384,37 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
                 ukey = config_hash(dict(v=v, bv=_baseline_fields(v, cfg0), grid=C_GRID, cfg=config_to_dict(cfg), root=str(root), splits={k_: sorted(x) for k_, x in sp.items()},
                                         test=[test_dataset, str(test_root)]), n=16)
             else:
-                name, vov = variant_spec(v)
-                if vov.get('train__init_from') in VARIANTS:            # 'the same seed and fold's run of that variant in this grid'
-                    src = [u for u in units if u['variant'] == vov['train__init_from'] and (u['seed'], u['fold']) == (s, f)]
-                    if not src or not src[0]['res'].get('run_dir'):
-                        raise IcffError(f"variant {v!r}: list the network variant {vov['train__init_from']!r} before it, so its runs exist to start from")
-                    vov = {**vov, 'train__init_from': src[0]['res']['run_dir']}
-                cfg = profile(profile_name, dataset=dataset, seed=s, **{**ov, **vov, 'model__variant': name})
+                name, vov = variant_spec(v); after = None
                 from icff_kit.train import run_dir_for
+                if vov.get('train__init_from') in VARIANTS:            # 'the same seed and fold's run of that variant in this grid'
+                    src = [u for u in units if u['variant'] == vov['train__init_from'] and (u['seed'], u['fold']) == (s, f) and 'cfg' in u]
+                    if not src:
+                        raise IcffError(f"variant {v!r}: list the network variant {vov['train__init_from']!r} before it, so its runs exist to start from")
+                    vov = {**vov, 'train__init_from': str(run_dir_for(src[0]['cfg'], root, splits=sp))}   # where that run is (or will be)
+                    after = src[0].get('job')                         # on Ray: start once that run is trained
+                cfg = profile(profile_name, dataset=dataset, seed=s, **{**ov, **vov, 'model__variant': name})
                 ukey = config_hash(dict(run=run_dir_for(cfg, root, splits=sp).name, test=[test_dataset, str(Path(test_root).resolve()) if test_root else None]), n=16)
             path = udir/f'{v}.s{s}.f{f}.{ukey}.npz'
             res = None if force else (_load_unit(path) if path.exists() else None)
+            unit = dict(variant=v, seed=s, fold=f, res=res) if v in BASELINES else dict(variant=v, seed=s, fold=f, res=res, cfg=cfg)
             if res is not None: n_cached += 1
             else:
                 if v in BASELINES:
                     if v not in feats:
                         feats[v] = baseline_matrix(df, cfg0, kind=v)[0]
                         efeats[v] = None if test_root is None else (edf, baseline_matrix(edf, cfg0, desc=f'{v} features (test root)', kind=v)[0])
-                    res = _baseline_unit(cfg, df, classes, sp, feats[v], efeats[v], v)
-                else: res = _network_unit(cfg, root, sp, test_dataset, test_root)
-                _save_unit(path, res)
-            units.append(dict(variant=v, seed=s, fold=f, res=res))
+                    unit['res'] = _baseline_unit(cfg, df, classes, sp, feats[v], efeats[v], v); _save_unit(path, unit['res'])
+                elif ray is not None:                                  # trained below, a Ray task per run
+                    unit['job'] = len(jobs); jobs.append(dict(args=(cfg, root, sp, test_dataset, test_root), unit=len(units), path=path,
+                                                              after=after if after is not None else None))
+                else: unit['res'] = _network_unit(cfg, root, sp, test_dataset, test_root); _save_unit(path, unit['res'])
+            units.append(unit)
+    if jobs:
+        with ray_session(ray) as R:
+            gpus = 1 if cluster_slots(R)['gpus'] else 0
+            for j in jobs: j.update(num_cpus=1, num_gpus=gpus)
+            for i, res in run_tasks(R, _network_task, jobs, desc=f'compare {dataset}'):
+                units[jobs[i]['unit']]['res'] = res; _save_unit(jobs[i]['path'], res)   # each run's unit saved as it finishes
     C = len(classes)
     result = dict(dataset=dataset, root=str(df.attrs.get('root', root)), protocol=protocol, n_folds=k if kind == 'kfold' else 1,
                   profile=profile_name, seeds=seeds, variants=variants, classes=classes, overrides=ov, max_tracks=max_tracks,
@@ -529,6 +545,7 @@ def cli_compare(argv:list[str])->int:
     p.add_argument('--force', action='store_true', help='recompute every unit (network runs still come from the run cache)')
     p.add_argument('--no-figure', action='store_true', help='skip compare.png / compare.html')
     p.add_argument('--json', help='write the results JSON here too')
+    add_ray_argument(p, "the grid's network runs (a Ray task each, one CPU or GPU per run; baselines stay here)")
     a = p.parse_args(argv)
     try: seeds = [int(s) for s in a.seeds.split(',') if s.strip()]
     except ValueError: raise IcffError(f"--seeds {a.seeds!r}: expected comma-separated integers, e.g. 0,1,2") from None
@@ -539,7 +556,7 @@ def cli_compare(argv:list[str])->int:
                             ('separation__model', a.sep_model)) if v is not None}
     if a.test_dataset and not a.test_root: raise IcffError('--test-dataset needs --test-root')
     r = compare(a.dataset, a.root, a.variants, seeds, a.protocol, a.profile, ov, a.max_tracks, a.test_dataset, a.test_root, a.out, a.boot,
-                a.force, not a.no_figure)
+                a.force, not a.no_figure, a.ray)
     print(format_compare(r))
     print(f"report: {r['out']}/results.json" + (f", {r['out']}/compare.png, {r['out']}/compare.html" if r.get('figures') else ''))
     if a.json: atomic_write_json(a.json, r)

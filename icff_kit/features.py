@@ -18,13 +18,14 @@ from . import augment as A
 from .separation import stem_span, stem_path, separate_many, excerpt_spans
 from .augment import copies, AUGMENTATIONS
 from .datasets import load_manifest, subset_tracks
+from .cluster import add_ray_argument, ray_session, run_pipeline, task_stage
 # Imported inside the functions that use them, so that importing this module stays light: matplotlib/seaborn/plotly, scipy.signal/stats/fft, torch.
 
 # %% auto #0
 __all__ = ['REF_PERCENTILE', 'LEVEL_RMS', 'FEATURE_VERSION', 'n_crops', 'effective_fmax', 'resolve_fmax', 'mel_filters',
            'mel_power', 'mel_image', 'colourise', 'mel_crops', 'musicnn_patches', 'level_normalise', 'inputs_1d',
            'to_model_inputs', 'load_excerpt', 'feature_fields', 'source_fingerprint', 'feature_key', 'FeatureCache',
-           'acc_variant', 'precompute', 'accompaniment_stems', 'cli_features']
+           'acc_variant', 'track_features', 'features_row', 'precompute', 'accompaniment_stems', 'cli_features']
 
 # %% ../nbs/22_features.ipynb #1ec17e02
 def _win_hop(cfg:Config)->tuple[int, int]:
@@ -420,28 +421,54 @@ def acc_variant(track_id:str, stem, cfg:Config,
     return f'acc:{kind}', source, audio_fn
 
 # %% ../nbs/22_features.ipynb #a768f4fb
+def track_features(fc:FeatureCache, tid:str, path, offset, cfg:Config, stem, kinds):
+    "One track's 2D crops and (with its accompaniment `stem`) 1D inputs of every copy in `kinds`, cached."
+    fc.crops(tid, path, cfg, offset=offset)
+    if stem is None: return
+    for k in kinds:
+        v, src, fn = acc_variant(tid, stem, cfg, k, cfg.seed, offset)
+        fc.inputs_1d(tid, v, cfg, fn, source=src)
+
+def features_row(row:dict, cfg:Config, kinds, cache_root:str, with_1d:bool)->dict:
+    "A Ray task of the features pipeline: one track's features into the shared cache; what was computed or read."
+    fc = FeatureCache(cache_root); out = dict(track_id=row['track_id'], error='', disk_full=False)
+    try:
+        if with_1d and not row['stem']: raise IcffError(f"{row['path']}: no accompaniment stem for track {row['track_id']}")
+        track_features(fc, row['track_id'], row['path'], None if row['offset'] < 0 else row['offset'], cfg, row['stem'] or None, kinds)
+    except IcffError as e: out.update(error=str(e), disk_full=isinstance(e, DiskFullError))
+    return dict(out, **{k: fc.stats[k] for k in ('2d_miss', '2d_hit', '1d_miss', '1d_hit')})
+
 def precompute(df,                 # manifest (icff_kit.datasets.load_manifest): track_id, path, sr, offset
                cfg:Config,         # features.fmax resolved (see `resolve_fmax`)
                stems:dict|None,    # track_id -> accompaniment stem file; None: 2D crops only
                aug:str='o',        # augmentation combination: o, a, b, c, ab, ac, bc, abc
                cache:FeatureCache|None=None,
                desc:str='features',
+               ray:str|None=None,  # run on Ray: 'local', 'auto' or HOST:PORT (a Ray task per track, writing into the same cache)
               )->dict:             # report: n_tracks, n_ok, bad [{track_id, path, reason}], computed, cached, seconds
     "Compute and cache the 2D crops and 1D inputs of every track; bad tracks are reported and skipped."
     kinds = copies(aug)
     fc = cache or FeatureCache(); before = Counter(fc.stats); t0 = time.perf_counter(); bad = []
-    for r in progress(list(df.itertuples(index=False)), desc=desc, total=len(df)):
-        tid, off = str(r.track_id), getattr(r, 'offset', None)
-        try:
-            fc.crops(tid, r.path, cfg, offset=off)
-            if stems is not None:
-                if tid not in stems: raise IcffError(f"{r.path}: no accompaniment stem for track {tid}")
-                for k in kinds:
-                    v, src, fn = acc_variant(tid, stems[tid], cfg, k, cfg.seed, off)
-                    fc.inputs_1d(tid, v, cfg, fn, source=src)
-        except DiskFullError: raise   # not the track's fault: stop the batch (what is cached stays)
-        except IcffError as e:
-            _log.warning(f'skipped track {tid}: {e}'); bad.append(dict(track_id=tid, path=str(r.path), reason=str(e)))
+    rows = list(df.itertuples(index=False))
+    if ray is not None:
+        paths = {str(r.track_id): str(r.path) for r in rows}
+        items = [dict(track_id=str(r.track_id), path=str(r.path), offset=-1. if getattr(r, 'offset', None) is None else float(r.offset),
+                      stem='' if stems is None else str(stems.get(str(r.track_id), ''))) for r in rows]
+        with ray_session(ray) as R:
+            for o in run_pipeline(R, items, [task_stage(features_row, cfg=cfg, kinds=kinds, cache_root=str(fc.root), with_1d=stems is not None)], desc=desc):
+                if o['disk_full']: raise DiskFullError(o['error'])
+                if o['error']:
+                    _log.warning(f"skipped track {o['track_id']}: {o['error']}"); bad.append(dict(track_id=o['track_id'], path=paths[o['track_id']], reason=o['error']))
+                fc.stats.update({k: o[k] for k in ('2d_miss', '2d_hit', '1d_miss', '1d_hit')})
+    else:
+        for r in progress(rows, desc=desc, total=len(df)):
+            tid, off = str(r.track_id), getattr(r, 'offset', None)
+            try:
+                if stems is not None and tid not in stems: raise IcffError(f"{r.path}: no accompaniment stem for track {tid}")
+                track_features(fc, tid, r.path, off, cfg, None if stems is None else stems[tid], kinds)
+            except DiskFullError: raise   # not the track's fault: stop the batch (what is cached stays)
+            except IcffError as e:
+                _log.warning(f'skipped track {tid}: {e}'); bad.append(dict(track_id=tid, path=str(r.path), reason=str(e)))
     d = {k: fc.stats[k] - before.get(k, 0) for k in ('2d_miss', '2d_hit', '1d_miss', '1d_hit')}
     return dict(n_tracks=len(df), n_ok=len(df) - len(bad), bad=bad,
                 computed={'2d': d['2d_miss'], '1d': d['1d_miss']}, cached={'2d': d['2d_hit'], '1d': d['1d_hit']},
@@ -452,6 +479,7 @@ def accompaniment_stems(df,            # manifest rows: track_id, path, offset (
                         backend:str,   # spleeter | spleeter-tf | repet | reference | mix
                         model=None,    # separation model folder (None: the pretrained weights)
                         clip_seconds:float|None=None, # excerpt length: rows with an offset > 0 get only [offset, offset + clip_seconds] separated
+                        ray:str|None=None, # separate on Ray (see `icff_kit.separation.separate_many`)
                        )->tuple[dict, list]: # ({track_id: stem path}, bad [{track_id, path, reason}])
     "The accompaniment stem of every track: the dataset's own (`reference`), separated (cached by icff_kit.separation), or the mixture itself (`mix`: no separation)."
     if backend == 'mix': return {str(r.track_id): r.path for r in df.itertuples(index=False)}, []
@@ -465,7 +493,7 @@ def accompaniment_stems(df,            # manifest rows: track_id, path, offset (
     def where(p):
         o, d = spans.get(p, (0., None)); return Path(stem_path(p, backend, model, offset=o, duration=d))
     todo = [p for p in paths.values() if not where(p).is_file()]
-    if todo: separate_many(todo, backend=backend, model=model, spans={p: spans[p] for p in todo if p in spans})
+    if todo: separate_many(todo, backend=backend, model=model, spans={p: spans[p] for p in todo if p in spans}, ray=ray)
     stems, bad = {}, []
     for t, p in paths.items():
         s = where(p)
@@ -481,6 +509,7 @@ def cli_features(argv:list[str])->int:
     ap.add_argument('--root', help='dataset folder (default: $ICFF_DATA/<dataset folder>)')
     ap.add_argument('--profile', default='cpu', choices=list(PROFILES), help='config profile (default: cpu)')
     separation_arguments(ap)
+    add_ray_argument(ap, 'the separation and the features (a Ray Data pipeline; every node must see the same cache)')
     ap.add_argument('--aug', default='o', choices=AUGMENTATIONS, help='accompaniment copies to prepare (default: o, the original only)')
     ap.add_argument('--seed', type=int, default=0, help='experiment seed (augmentation draws)')
     ap.add_argument('--no-1d', action='store_true', help='2D crops only (no accompaniment needed)')
@@ -493,9 +522,9 @@ def cli_features(argv:list[str])->int:
     df = load_manifest(a.dataset, a.root)
     cfg = resolve_fmax(cfg, df['sr'])
     df = subset_tracks(df, a.max_tracks)   # the tracks `icff train --max-tracks` trains on
-    stems, bad = (None, []) if a.no_1d else accompaniment_stems(df, backend, a.sep_model or cfg.separation.model, cfg.audio.clip_seconds)
+    stems, bad = (None, []) if a.no_1d else accompaniment_stems(df, backend, a.sep_model or cfg.separation.model, cfg.audio.clip_seconds, a.ray)
     fc = FeatureCache(a.cache)
-    rep = precompute(df, cfg, stems, a.aug, fc, desc=f'features {a.dataset}')
+    rep = precompute(df, cfg, stems, a.aug, fc, desc=f'features {a.dataset}', ray=a.ray)
     rep['bad'] = bad + [b for b in rep['bad'] if b['track_id'] not in {x['track_id'] for x in bad}]
     rep['n_ok'] = rep['n_tracks'] - len(rep['bad'])
     rep.update(dataset=a.dataset, root=str(df.attrs.get('root', a.root)), profile=a.profile, backend=None if a.no_1d else backend,

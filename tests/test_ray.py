@@ -103,3 +103,46 @@ def test_a_killed_worker_still_completes_the_cache(cluster, tracks, tmp_path):
     assert p.returncode == 0, out[-3000:]
     assert f'{len(tracks)} tracks:' in out and '0 failed' in out, out[-2000:]
     _same_stems(_local_stems(tracks, tmp_path/'local'), cache)
+
+def _run_features(root:Path, cache:Path, *extra, threads=None)->str:
+    p = subprocess.run([sys.executable, '-c', 'from icff_kit.cli import main; import sys; sys.exit(main(sys.argv[1:]))',
+                        'features', '--dataset', 'synth', '--root', str(root), '--profile', 'smoke', '--backend', 'spleeter', '--aug', 'ab', *extra],
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, ICFF_CACHE=str(cache), ICFF_PROGRESS='0', PYTHONPATH=str(ROOT), **ENV, **({'OMP_NUM_THREADS': threads} if threads else {})))
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    return p.stdout + p.stderr
+
+def test_features_on_ray_equal_local(cluster, tracks, tmp_path):
+    "`icff features --ray auto`: the separation pipeline, then a task per track; the cached features are a local run's, array for array."
+    root = tracks[0].parents[2]
+    _run_features(root, tmp_path/'local', threads='1')
+    out = _run_features(root, tmp_path/'ray', '--ray', 'auto')
+    assert 'on ray: 2 nodes, 2 CPUs' in out and f'2D crops:  {len(tracks)} computed' in out, out[-2000:]
+    a, b = (sorted((c/'features').rglob('*.npy')) for c in (tmp_path/'local', tmp_path/'ray'))
+    assert len(a) == len(b) == len(tracks) * 4, (len(a), len(b))          # 2D crops and three 1D copies (o, a, b) per track
+    def key(f, c): return (str(f.parent.relative_to(c)), f.name.split('.')[0] + '.' + f.name.split('.')[1])   # a 1D name also hashes its stem's path
+    a, b = ({key(f, c): f for f in fs} for fs, c in ((a, tmp_path/'local'), (b, tmp_path/'ray')))
+    assert sorted(a) == sorted(b)
+    for k in a: np.testing.assert_array_equal(np.load(a[k]), np.load(b[k]), err_msg=str(k))
+
+def _compare(root:Path, cache:Path, *extra, threads=None)->dict:
+    out = cache/'r.json'
+    p = subprocess.run([sys.executable, '-c', 'from icff_kit.cli import main; import sys; sys.exit(main(sys.argv[1:]))',
+                        'compare', '--dataset', 'synth', '--root', str(root), '--variants', 'mfcc-lr,2d', '--seeds', '0,1', '--protocol', 'kfold:2',
+                        '--profile', 'smoke', '--backend', 'reference', '--epochs', '2', '--boot', '200', '--no-figure', '--json', str(out), *extra],
+                       capture_output=True, text=True, timeout=900,
+                       env=dict(os.environ, ICFF_CACHE=str(cache), ICFF_PROGRESS='0', PYTHONPATH=str(ROOT), **ENV, **({'OMP_NUM_THREADS': threads} if threads else {})))
+    assert p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+    return dict(json.loads(out.read_text()), log=p.stdout + p.stderr)
+
+def test_compare_grid_as_ray_tasks(cluster, tracks, tmp_path):
+    "`icff compare --ray auto`: every network run a Ray task on the two raylets; the same runs and scores as a local grid, then all cached."
+    root = tracks[0].parents[2]
+    local = _compare(root, tmp_path/'local', threads='1')
+    ray = _compare(root, tmp_path/'ray', '--ray', 'auto')
+    assert ray['n_cached'] == 0 and ray['n_runs'] == local['n_runs'] == 8
+    def scores(r): return [(u['variant'], u['seed'], u['fold'], u['test']['accuracy']) for u in r['runs']]
+    assert scores(ray) == scores(local)
+    assert {Path(u['run_dir']).name for u in ray['runs'] if u['run_dir']} == {Path(u['run_dir']).name for u in local['runs'] if u['run_dir']}
+    again = _compare(root, tmp_path/'ray', '--ray', 'auto')
+    assert again['n_cached'] == 8, again['log'][-2000:]
