@@ -77,6 +77,7 @@ $(VENV)/.icff-ray: requirements-ray.txt $(VENV)/.icff-ok
 setup-ray: setup $(VENV)/.icff-ray
 
 test-ray: setup-ray
+	$(BIN)/nbdev_test --flags ray --path nbs/02_cluster.ipynb
 	ICFF_RAY_REQUIRED=1 $(BIN)/pytest -m ray
 
 test-slow: setup
