@@ -405,8 +405,7 @@ def compare(dataset:str,                 # gtzan | gtzan-f | ismir2004 | ismir20
                         efeats[v] = None if test_root is None else (edf, baseline_matrix(edf, cfg0, desc=f'{v} features (test root)', kind=v)[0])
                     unit['res'] = _baseline_unit(cfg, df, classes, sp, feats[v], efeats[v], v); _save_unit(path, unit['res'])
                 elif ray is not None:                                  # trained below, a Ray task per run
-                    unit['job'] = len(jobs); jobs.append(dict(args=(cfg, root, sp, test_dataset, test_root), unit=len(units), path=path,
-                                                              after=after if after is not None else None))
+                    unit['job'] = len(jobs); jobs.append(dict(args=(cfg, root, sp, test_dataset, test_root), unit=len(units), path=path, after=after))
                 else: unit['res'] = _network_unit(cfg, root, sp, test_dataset, test_root); _save_unit(path, unit['res'])
             units.append(unit)
     if jobs:

@@ -368,7 +368,7 @@ class SeparateActor:
     def __call__(self, row:dict)->dict:
         d, p = Path(row['dir']), Path(row['path'])
         if _cached(d) is not None: return dict(row, ok=True, error='', disk_full=False, seconds=0.)   # a retried row whose stems are written
-        span = None if row['offset'] == 0 and row['duration'] < 0 else (row['offset'], None if row['duration'] < 0 else row['duration'])
+        span = (row['offset'], None if row['duration'] < 0 else row['duration'])    # (0, None): the whole file, as `_load` reads it
         t = time.perf_counter()
         try:
             y, sr = _load(p, span); s = self.sep.separate_array(y, sr)
@@ -378,8 +378,11 @@ class SeparateActor:
 
 def separation_rows(todo:list, dirs:dict, spans:dict)->list[dict]:
     "One row per file for the Ray pipeline: its path, excerpt and stem folder."
-    return [dict(path=str(p), offset=float(spans.get(p, (0., None))[0]), duration=float(-1 if spans.get(p, (0., None))[1] is None else spans[p][1]),
-                 dir=str(dirs[p])) for p in todo]
+    rows = []
+    for p in todo:
+        o, d = spans.get(p, (0., None))
+        rows.append(dict(path=str(p), offset=float(o), duration=-1. if d is None else float(d), dir=str(dirs[p])))
+    return rows
 
 def _separate_many(paths, backend='spleeter', model=None, show=True, fallback=True, spans=None, ray:str|None=None):
     b = resolve_backend(backend, model, fallback); spans = spans or {}
