@@ -14,13 +14,13 @@ from tqdm.auto import tqdm
 # Imported inside the functions that use them, so that importing this module stays light: torch.
 
 # %% auto #0
-__all__ = ['PROFILES', 'MUSICNN_INPUT', 'ENCODERS_2D', 'PRETRAINED_VARIANTS', 'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES',
-           'SOURCE_HELP', 'IcffError', 'get_logger', 'AudioCfg', 'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg',
-           'Config', 'profile', 'parse_overrides', 'variant_overrides', 'input_shapes', 'config_to_dict',
-           'config_from_dict', 'config_hash', 'save_config', 'load_config', 'side_cfg', 'separation_arguments',
-           'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write', 'atomic_write_bytes',
-           'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir', 'cache_dir', 'models_dir',
-           'seed_everything', 'get_device', 'progress']
+__all__ = ['PROFILES', 'MUSICNN_INPUT', 'MUSICNN_FRONT', 'FINETUNE_LAYERS', 'ENCODERS_2D', 'PRETRAINED_VARIANTS',
+           'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES', 'SOURCE_HELP', 'IcffError', 'get_logger', 'AudioCfg',
+           'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'variant_overrides',
+           'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config', 'load_config',
+           'side_cfg', 'separation_arguments', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write',
+           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
+           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -84,6 +84,7 @@ class ModelCfg:
     n_classes:int=10
     encoder2d:str='cnn'      # the 2D branch: 'cnn' (the paper's CNN on mel-image crops) | 'musicnn' (pretrained MSD_musicnn on its own log-mel patches)
     finetune_encoder:bool=False # musicnn: train the pretrained encoder too, at a tenth of train.lr (default: frozen)
+    finetune_layers:str='all' # with finetune_encoder: 'all' (the whole network, on log-mel patches) | 'mid' (the mid end only, on the frozen front end's cached frames)
 
 @dataclass
 class TrainCfg:
@@ -182,6 +183,8 @@ def parse_overrides(s:str|None, # 'section.field=value; ...' (';' or ',' between
 # %% ../nbs/00_core.ipynb #8f14013c
 MUSICNN_INPUT = dict(sr=16000, n_fft=512, hop=256, n_mels=96, frames=187,   # musicnn's configuration.py: 187 frames = 3 s
                      pool=8, features=753)   # the kit's tokens: 753 frame features (front + mid end) averaged over 8 frames
+MUSICNN_FRONT = 561   # musicnn's front-end features per frame (2 x 204 timbral + 3 x 51 temporal); the mid end adds 3 x 64
+FINETUNE_LAYERS = ('all', 'mid')   # what `model.finetune_encoder` trains: the whole musicnn, or its mid end on the frozen front end's frames
 ENCODERS_2D = ('cnn', 'musicnn')
 PRETRAINED_VARIANTS = {'2d-musicnn': ('2d', 'musicnn'), 'ic-musicnn': ('ic', 'musicnn')}   # name: (model.variant, model.encoder2d)
 
@@ -191,12 +194,14 @@ def variant_overrides(name:str)->dict:
     return dict(model__variant=v, **({'model__encoder2d': e} if e else {}))
 
 def input_shapes(cfg:Config)->dict:
-    "Shapes of one window's model inputs: img (3, H, W) (musicnn: the frozen encoder's pooled frames (23, 753), or to fine-tune it its log-mel patch (187, 96)), x_t1 (T, L), x_f1 (T, F)."
+    "Shapes of one window's model inputs: img (3, H, W) (musicnn: the frozen encoder's pooled frames (23, 753); to fine-tune it, its log-mel patch (187, 96), or for the mid end only the front end's frames (187, 561)), x_t1 (T, L), x_f1 (T, F)."
     f, a, m = cfg.features, cfg.audio, MUSICNN_INPUT
     n = int(round(a.sr * a.window_seconds)); T = f.t_frames
     if cfg.model.encoder2d not in ENCODERS_2D: raise IcffError(f"model.encoder2d must be one of {', '.join(ENCODERS_2D)}, not {cfg.model.encoder2d!r}")
     if cfg.model.encoder2d == 'cnn': img = (3, f.crop_h, f.crop_w)
-    else: img = (m['frames'], m['n_mels']) if cfg.model.finetune_encoder else (m['frames'] // m['pool'], m['features'])
+    elif not cfg.model.finetune_encoder: img = (m['frames'] // m['pool'], m['features'])
+    elif cfg.model.finetune_layers not in FINETUNE_LAYERS: raise IcffError(f"model.finetune_layers must be one of {', '.join(FINETUNE_LAYERS)}, not {cfg.model.finetune_layers!r}")
+    else: img = (m['frames'], m['n_mels'] if cfg.model.finetune_layers == 'all' else MUSICNN_FRONT)
     return dict(img=img, x_t1=(T, -(-n // T)), x_f1=(T, f.n_freq_1d))
 
 # %% ../nbs/00_core.ipynb #7dc480cf

@@ -201,9 +201,10 @@ def mel_crops(y:np.ndarray,  # (n,) or (n, channels) audio of the ORIGINAL track
     "The 2D input: per-clip normalised mel image in a colour map, one RGB crop per window (for `model.encoder2d='musicnn'`, `musicnn_patches`)."
     y = _prep(y, sr, cfg, what)
     if cfg.model.encoder2d == 'musicnn':
-        from icff_kit.musicnn import frozen_tokens
+        from icff_kit.musicnn import frozen_tokens, front_frames
         p = musicnn_patches(y, cfg, max_windows)
-        return p if cfg.model.finetune_encoder else frozen_tokens(p)   # frozen: what the encoder makes of them, computed once
+        if not cfg.model.finetune_encoder: return frozen_tokens(p)   # frozen: what the encoder makes of them, computed once
+        return front_frames(p) if cfg.model.finetune_layers == 'mid' else p   # mid end only: the frozen front end's frames, computed once
     return colourise(mel_image(mel_power(y, cfg, max_windows), cfg.features.top_db), cfg)
 
 def musicnn_patches(y:np.ndarray, # (n,) float32 clip at `cfg.audio.sr` (after `_prep`)
@@ -310,7 +311,8 @@ def feature_fields(cfg:Config, kind:str)->dict:
              hop_seconds=a.hop_seconds, excerpt=a.excerpt, fill=a.fill, fmax=effective_fmax(cfg))
     if kind == '2d' and cfg.model.encoder2d == 'musicnn':
         d.update(encoder2d='musicnn', musicnn=MUSICNN_INPUT, finetune=cfg.model.finetune_encoder)
-        if not cfg.model.finetune_encoder:   # frozen tokens depend on the weights too
+        if cfg.model.finetune_encoder and cfg.model.finetune_layers != 'all': d['layers'] = cfg.model.finetune_layers
+        if not cfg.model.finetune_encoder or cfg.model.finetune_layers != 'all':   # frozen tokens and front frames depend on the weights too
             from icff_kit.musicnn import CONVERTED_SHA256
             d['weights'] = CONVERTED_SHA256['MSD_musicnn'][:16]
     elif kind == '2d': d.update(n_mels=f.n_mels, crop_h=f.crop_h, crop_w=f.crop_w, cmap=f.cmap, fmin=f.fmin, n_fft_2d=f.n_fft_2d, top_db=f.top_db)

@@ -69,7 +69,8 @@ class ICFFNet(nn.Module):
                  batchnorm:bool=True,        # BatchNorm in the CNNs
                  attn_dropout:float=0.,      # decoder-block dropout
                  encoder2d:str='cnn',        # the 2D branch: 'cnn' (mel-image crops) | 'musicnn' (pretrained, on its log-mel patches)
-                 finetune_encoder:bool=False): # musicnn: train it too (default frozen)
+                 finetune_encoder:bool=False, # musicnn: train it too (default frozen)
+                 finetune_layers:str='all'):  # what a fine-tuned musicnn trains: 'all' | 'mid' (its mid end, on the frozen front end's frames)
         super().__init__()
         if encoder2d not in ENCODERS_2D: raise IcffError(f"encoder2d must be one of {ENCODERS_2D}, got {encoder2d!r}")
         if variant not in VARIANTS: raise IcffError(f"unknown model variant {variant!r}; choose one of {VARIANTS}")
@@ -81,14 +82,15 @@ class ICFFNet(nn.Module):
                               len_f1=len_f1, cnn2d_widths=list(cnn2d_widths), cnn1d_widths=list(cnn1d_widths),
                               d_model=d_model, n_heads=n_heads, block=block, tokens=tokens, hidden=hidden,
                               dropout=dropout, head_from=head_from, out_len_1d=out_len_1d, batchnorm=batchnorm,
-                              attn_dropout=attn_dropout, encoder2d=encoder2d, finetune_encoder=finetune_encoder)
+                              attn_dropout=attn_dropout, encoder2d=encoder2d, finetune_encoder=finetune_encoder,
+                              finetune_layers=finetune_layers)
         self.variant, self.head_from = variant, head_from
         self.shapes = dict(img=(3, H, W) if encoder2d == 'cnn' else (H, W), x_t1=(t_frames, len_t1), x_f1=(t_frames, len_f1))
         uses = VARIANT_INPUTS[variant]
         self.enc2d = None
         if 'img' in uses and encoder2d == 'cnn': self.enc2d = CNN2d(tuple(cnn2d_widths), tokens, batchnorm)
         elif 'img' in uses:   # tokens of the same width C as the CNN's, so the attention and the head are unchanged
-            self.enc2d = MusicnnTokens(cnn2d_widths[-1], finetune=finetune_encoder)
+            self.enc2d = MusicnnTokens(cnn2d_widths[-1], finetune=finetune_encoder, layers=finetune_layers)
         self.enc1d = Encoder1d(len_t1, len_f1, tuple(cnn1d_widths), out_len_1d, batchnorm) if 'x_t1' in uses else None
         C = cnn2d_widths[-1]; D1 = self.enc1d.d_token if self.enc1d is not None else 0
         self.fusion = None
@@ -107,7 +109,8 @@ class ICFFNet(nn.Module):
                    len_t1=s['x_t1'][1], len_f1=s['x_f1'][1], cnn2d_widths=m.cnn2d_widths, cnn1d_widths=m.cnn1d_widths,
                    d_model=m.d_model, n_heads=m.n_heads, block=m.block, tokens=m.tokens, hidden=m.hidden,
                    dropout=m.dropout, **{"out_len_1d": m.out_len_1d, "head_from": m.head_from, "encoder2d": m.encoder2d,
-                                         "finetune_encoder": m.finetune_encoder, **kw})
+                                         "finetune_encoder": m.finetune_encoder,
+                                         "finetune_layers": m.finetune_layers, **kw})
 
     @property
     def inputs(self)->tuple:

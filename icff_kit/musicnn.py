@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import IcffError, MUSICNN_INPUT, atomic_dir, get_logger, models_dir
+from .core import IcffError, MUSICNN_INPUT, MUSICNN_FRONT, FINETUNE_LAYERS, atomic_dir, get_logger, models_dir
 from .weights import sha256_file, wheel_members
 from .tf_convert import run_in_spleeter_env   # the one runner of the converters (Spleeter's weights use it too)
 from safetensors.torch import save_file, load_file
@@ -20,7 +20,8 @@ from .audio import resample, loop_fill, LOOP_FADE_S
 # %% auto #0
 __all__ = ['log', 'WHEEL', 'MODELS', 'SR', 'N_FFT', 'HOP', 'N_MELS', 'PATCH', 'EMBED_VERSION', 'WHEEL_SHA256', 'CONVERTED_SHA256',
            'musicnn_dir', 'MusiCNN', 'tf_to_torch', 'read_labels', 'convert_wheel', 'check_musicnn', 'fetch_musicnn',
-           'load_pretrained', 'pooled_frames', 'frozen_tokens', 'MusicnnTokens', 'log_mel', 'patches', 'Embedder']
+           'load_pretrained', 'MusicnnMid', 'pooled_frames', 'frozen_tokens', 'front_frames', 'MusicnnTokens',
+           'log_mel', 'patches', 'Embedder']
 
 # %% ../nbs/33_musicnn.ipynb #d9f5a540
 log = get_logger('icff_kit.musicnn')
@@ -54,6 +55,18 @@ def _same(k:int)->tuple:
     "TF 'same' padding of a stride-1 kernel of length k: (before, after), the extra one after."
     return (k - 1) // 2, k - 1 - (k - 1) // 2
 
+def _mid_modules(n_front:int, n_mid:int)->tuple:
+    "musicnn's mid end: three 7-frame 1D convolutions (the last two residual), each with its batch norm."
+    return (nn.ModuleList([nn.Conv1d(n_front, n_mid, 7), nn.Conv1d(n_mid, n_mid, 7), nn.Conv1d(n_mid, n_mid, 7)]),
+            nn.ModuleList(nn.BatchNorm1d(n_mid, eps=1e-3) for _ in range(3)))
+
+def _mid_end(mid, mid_bn, front:torch.Tensor)->torch.Tensor: # front (B, 561, T) -> (B, 753, T): the front end and the three mid-end outputs
+    h, outs = front, []
+    for i, (c, bn) in enumerate(zip(mid, mid_bn)):
+        o = bn(F.relu(c(F.pad(h, (3, 3)))))                                          # (B, 64, T)
+        h = o if i == 0 else o + h; outs.append(h)
+    return torch.cat([front, *outs], 1)
+
 class MusiCNN(nn.Module):
     "musicnn (`build_musicnn` of the wheel's models.py) for (B, 187, 96) log-mel patches."
     TIMBRAL, TEMPORAL = (38, 67), (128, 64, 32)   # int(0.4 * 96), int(0.7 * 96) mel bands; frames
@@ -65,8 +78,7 @@ class MusiCNN(nn.Module):
         self.temporal = nn.ModuleList(nn.Conv2d(1, n_temporal, (k, 1)) for k in self.TEMPORAL)
         self.temporal_bn = nn.ModuleList(nn.BatchNorm2d(n_temporal, eps=1e-3) for _ in self.TEMPORAL)
         n_front = len(self.TIMBRAL) * n_timbral + len(self.TEMPORAL) * n_temporal   # 561
-        self.mid = nn.ModuleList([nn.Conv1d(n_front, n_mid, 7), nn.Conv1d(n_mid, n_mid, 7), nn.Conv1d(n_mid, n_mid, 7)])
-        self.mid_bn = nn.ModuleList(nn.BatchNorm1d(n_mid, eps=1e-3) for _ in range(3))
+        self.mid, self.mid_bn = _mid_modules(n_front, n_mid)
         self.n_features = n_front + 3 * n_mid                                        # 753
         self.back_bn = nn.BatchNorm1d(2 * self.n_features, eps=1e-3)
         self.dense = nn.Linear(2 * self.n_features, n_dense); self.dense_bn = nn.BatchNorm1d(n_dense, eps=1e-3)
@@ -84,19 +96,18 @@ class MusiCNN(nn.Module):
         m = torch.where((bn.weight >= 0)[None, :, None], hi, lo)
         return F.batch_norm(F.relu(m), bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0., bn.eps)
 
-    def frames(self, x:torch.Tensor)->torch.Tensor: # x (B, T, 96) log-mel -> (B, 753, T) per-frame features
-        "Front end and mid end: the frame-level features (the kit's `2d-musicnn` tokens)."
+    def front(self, x:torch.Tensor)->torch.Tensor: # x (B, T, 96) log-mel -> (B, 561, T)
+        "The front end: timbral (7x38, 7x67) and temporal (128, 64, 32 frames) convolutions, each maxed over frequency."
         x = self.bn_in(x[:, None])                                                   # (B, 1, T, 96)
         xp = F.pad(x, (0, 0, 3, 3))                                                  # (B, 1, T+6, 96)
         f = [self._conv_max(c, bn, xp) for c, bn in zip(self.timbral, self.timbral_bn)]            # 2 x (B, 204, T)
         f += [self._conv_max(c, bn, F.pad(x, (0, 0, *_same(c.kernel_size[0]))))
               for c, bn in zip(self.temporal, self.temporal_bn)]                      # 3 x (B, 51, T)
-        front = torch.cat(f, 1)                                                      # (B, 561, T)
-        h, outs = front, []
-        for i, (c, bn) in enumerate(zip(self.mid, self.mid_bn)):
-            o = bn(F.relu(c(F.pad(h, (3, 3)))))                                      # (B, 64, T)
-            h = o if i == 0 else o + h; outs.append(h)
-        return torch.cat([front, *outs], 1)                                          # (B, 753, T)
+        return torch.cat(f, 1)                                                       # (B, 561, T)
+
+    def frames(self, x:torch.Tensor)->torch.Tensor: # x (B, T, 96) log-mel -> (B, 753, T) per-frame features
+        "Front end and mid end: the frame-level features (the kit's `2d-musicnn` tokens)."
+        return _mid_end(self.mid, self.mid_bn, self.front(x))
 
     def forward(self, x:torch.Tensor)->dict: # x (B, T, 96) -> taggram (B, 50), mean_pool, max_pool (B, 753), penultimate (B, 200)
         z = self.frames(x)                                                            # (B, 753, T)
@@ -191,33 +202,59 @@ def load_pretrained(model:str='MSD_musicnn', dest=None)->dict:
     try: return load_file(str(f))
     except Exception as e: raise IcffError(f"{f}: cannot load ({type(e).__name__}: {e}); {_HOW}") from None
 
-def pooled_frames(net:MusiCNN, x:torch.Tensor, # (B, 187, 96) log-mel patches
+class MusicnnMid(nn.Module):
+    "musicnn's mid end alone, on the front end's frames (B, T, 561): what `model.finetune_layers='mid'` trains. Its state-dict keys are `MusiCNN`'s (`mid.*`, `mid_bn.*`)."
+    def __init__(self, n_front:int=MUSICNN_FRONT, n_mid:int=64):
+        super().__init__()
+        self.mid, self.mid_bn = _mid_modules(n_front, n_mid)
+
+    def frames(self, x:torch.Tensor)->torch.Tensor: # x (B, T, 561) front-end frames -> (B, 753, T)
+        return _mid_end(self.mid, self.mid_bn, x.transpose(1, 2))
+
+def pooled_frames(net:MusiCNN|MusicnnMid, x:torch.Tensor, # (B, 187, 96) log-mel patches (MusicnnMid: (B, 187, 561) front-end frames)
                   pool:int=MUSICNN_INPUT['pool'])->torch.Tensor: # (B, 187 // pool, 753)
     "musicnn's frame features (front and mid end), averaged over `pool` frames: the kit's 2D tokens before their projection."
     return F.avg_pool1d(net.frames(x), pool, pool).transpose(1, 2)
 
 _FROZEN = {}
 
+def _frozen(model:str)->MusiCNN:
+    "The pretrained network in inference mode, loaded once per process."
+    if model not in _FROZEN:
+        net = MusiCNN(); net.load_state_dict(load_pretrained(model)); _FROZEN[model] = net.eval().requires_grad_(False)
+    return _FROZEN[model]
+
 @torch.no_grad()
+def _batched(f, p:np.ndarray, batch:int)->np.ndarray: # f: (b, 187, 96) tensor -> (b, ...) tensor; p (k, 187, 96) -> (k, ...) float16
+    x = torch.from_numpy(np.asarray(p, np.float32))
+    return torch.cat([f(x[i:i + batch]) for i in range(0, len(x), batch)]).numpy().astype(np.float16)
+
 def frozen_tokens(p:np.ndarray, # (k, 187, 96) log-mel patches
                   model:str='MSD_musicnn', batch:int=32)->np.ndarray: # (k, 23, 753) float16
     "What the frozen pretrained encoder makes of patches (`pooled_frames`, inference statistics): the cached 2D input of `2d-musicnn` and `ic-musicnn`."
-    if model not in _FROZEN:
-        net = MusiCNN(); net.load_state_dict(load_pretrained(model)); _FROZEN[model] = net.eval()
-    x = torch.from_numpy(np.asarray(p, np.float32))
-    return torch.cat([pooled_frames(_FROZEN[model], x[i:i + batch]) for i in range(0, len(x), batch)]).numpy().astype(np.float16)
+    return _batched(lambda x: pooled_frames(_frozen(model), x), p, batch)
+
+def front_frames(p:np.ndarray, # (k, 187, 96) log-mel patches
+                 model:str='MSD_musicnn', batch:int=32)->np.ndarray: # (k, 187, 561) float16
+    "What the frozen pretrained front end makes of patches, frame by frame: the cached 2D input when only the mid end is fine-tuned (`model.finetune_layers='mid'`)."
+    return _batched(lambda x: _frozen(model).front(x).transpose(1, 2), p, batch)
 
 class MusicnnTokens(nn.Module):
-    "MSD_musicnn as the 2D branch: frozen, it projects the cached `frozen_tokens` (B, 23, 753); fine-tuned, it runs the network on log-mel patches (B, 187, 96). Out: (B, 23, width)."
-    def __init__(self, width:int=128, pool:int=MUSICNN_INPUT['pool'], finetune:bool=False, model:str='MSD_musicnn', pretrained:bool=True):
+    """MSD_musicnn as the 2D branch. Frozen, it projects the cached `frozen_tokens` (B, 23, 753); fine-tuned (`layers='all'`), it runs the
+    whole network on log-mel patches (B, 187, 96); with `layers='mid'` it runs the mid end on the frozen front end's cached frames (B, 187, 561). Out: (B, 23, width)."""
+    def __init__(self, width:int=128, pool:int=MUSICNN_INPUT['pool'], finetune:bool=False, model:str='MSD_musicnn', pretrained:bool=True,
+                 layers:str='all'): # with `finetune`: 'all' | 'mid'
         super().__init__()
         self.pool, self.finetune, self.net = pool, finetune, None
-        if finetune:   # the whole network is trained (its batch norms too), starting from the pretrained weights
-            self.net = MusiCNN()
-            if pretrained: self.net.load_state_dict(load_pretrained(model))
+        if finetune:   # the trained layers start from the pretrained weights (their batch norms train too)
+            if layers not in FINETUNE_LAYERS: raise IcffError(f"model.finetune_layers must be one of {', '.join(FINETUNE_LAYERS)}, not {layers!r}")
+            self.net = MusiCNN() if layers == 'all' else MusicnnMid()
+            if pretrained:
+                sd = load_pretrained(model)
+                self.net.load_state_dict(sd if layers == 'all' else {k: v for k, v in sd.items() if k.startswith(('mid.', 'mid_bn.'))})
         self.proj = nn.Linear(MUSICNN_INPUT['features'], width)
 
-    def forward(self, x:torch.Tensor)->torch.Tensor: # (B, 23, 753) frozen tokens | (B, 187, 96) patches -> (B, 23, width)
+    def forward(self, x:torch.Tensor)->torch.Tensor: # (B, 23, 753) frozen tokens | (B, 187, 96) patches | (B, 187, 561) front frames -> (B, 23, width)
         if self.net is not None: x = pooled_frames(self.net, x, self.pool)            # (B, 23, 753)
         return self.proj(x)                                                            # (B, 23, width)
 

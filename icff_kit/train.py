@@ -15,7 +15,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from lightning.fabric.plugins import TorchCheckpointIO
 from .model import ICFFNet, read_checkpoint
-from .core import (PROFILES, separation_arguments, Config, IcffError, side_cfg, parse_overrides, variant_overrides, PRETRAINED_VARIANTS, atomic_path, atomic_write_json, atomic_write_text, cache_dir, config_hash, make_dir,
+from .core import (PROFILES, separation_arguments, Config, IcffError, side_cfg, parse_overrides, variant_overrides, PRETRAINED_VARIANTS, FINETUNE_LAYERS, atomic_path, atomic_write_json, atomic_write_text, cache_dir, config_hash, make_dir,
                            config_to_dict, get_logger, profile, save_config, seed_everything)
 from .datasets import DATASETS, load_manifest, get_spec, subset_tracks
 from .splits import split_from_config, check_leakage
@@ -408,7 +408,7 @@ def _train(cfg, root, out, kw, world, progress_bar, splits, sep):
 def config_from_args(a)->Config:
     "A config from the common command-line options."
     kw = dict(dataset=a.dataset, seed=a.seed, train__split=a.split, train__aug=a.aug, **variant_overrides(a.variant))   # 2d-musicnn: the pretrained 2D branch
-    if getattr(a, 'finetune_encoder', False): kw['model__finetune_encoder'] = True
+    if getattr(a, 'finetune_encoder', None): kw.update(model__finetune_encoder=True, model__finetune_layers=a.finetune_encoder)   # 'all' | 'mid'
     for k, v in (('train__epochs', a.epochs), ('train__batch_size', a.batch_size), ('train__lr', a.lr), ('train__max_tracks', a.max_tracks),
                  ('train__outside', a.outside), ('train__fold', a.fold), ('train__num_workers', a.workers),
                  ('separation__backend', a.backend), ('separation__model', a.sep_model),
@@ -421,7 +421,9 @@ def train_arguments(p:argparse.ArgumentParser):
     p.add_argument('--root', help='dataset folder (default: $ICFF_DATA/<dataset>)')
     p.add_argument('--variant', default='ic', choices=('2d', '1d', 'concat', 'cross', 'ic', *PRETRAINED_VARIANTS),
                    help='model variant (default ic); 2d-musicnn and ic-musicnn put the pretrained MSD_musicnn in the 2D branch')
-    p.add_argument('--finetune-encoder', action='store_true', help='2d-musicnn, ic-musicnn: train the pretrained encoder too (at a tenth of the rate)')
+    p.add_argument('--finetune-encoder', nargs='?', const='all', choices=FINETUNE_LAYERS, metavar='{all,mid}',
+                   help='2d-musicnn, ic-musicnn: train the pretrained encoder too, at a tenth of the rate: all of it (default; a GPU job), '
+                        "or 'mid': its mid end only, on the frozen front end's cached frames (cheap on a CPU)")
     p.add_argument('--profile', default='cpu', choices=list(PROFILES), help='smoke | cpu | paper (default cpu)')
     p.add_argument('--split', default='random', choices=('random', 'fault', 'official', 'kfold'), help='track-level split (default random 8:2)')
     p.add_argument('--outside', choices=('drop', 'train'), help="fault split: ids in no list go to 'train' or are dropped")

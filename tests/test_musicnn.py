@@ -84,9 +84,9 @@ def test_musicnn_probe_in_compare(tmp_path, monkeypatch):
     assert (tmp_path / 'out' / 'compare.png').stat().st_size > 0
     assert len(list((tmp_path / 'cache' / 'baseline').rglob('*.npy'))) == 2 * 12   # each baseline's features, once per track
 
-@pytest.mark.parametrize('variant,finetune', [('2d-musicnn', False), ('ic-musicnn', False), ('2d-musicnn', True)])
+@pytest.mark.parametrize('variant,finetune', [('2d-musicnn', None), ('ic-musicnn', None), ('2d-musicnn', 'all'), ('ic-musicnn', 'mid')])
 def test_pretrained_variants_train_and_evaluate(variant, finetune, tmp_path):
-    "2d-musicnn and ic-musicnn: one smoke epoch, icff evaluate agrees with the run, predict runs; frozen, the run keeps only its projection; fine-tuned, the encoder moved from the pretrained weights."
+    "2d-musicnn and ic-musicnn: one smoke epoch, icff evaluate agrees with the run, predict runs; frozen, the run keeps only its projection; fine-tuned, the trained layers moved from the pretrained weights (mid: only the mid end is held)."
     import torch
     from icff_kit.testing import tone_dataset
     from icff_kit.musicnn import load_pretrained
@@ -95,13 +95,17 @@ def test_pretrained_variants_train_and_evaluate(variant, finetune, tmp_path):
     run = tmp_path / 'run'
     run_ = lambda *a: subprocess.run([*ICFF, *map(str, a)], capture_output=True, text=True, env=env)
     r = run_('train', '--dataset', 'synth', '--profile', 'smoke', '--backend', 'reference', '--root', root, '--variant', variant, '--out', run,
-             '--epochs', '1', *(['--finetune-encoder'] if finetune else []))
+             '--epochs', '1', *(['--finetune-encoder', finetune] if finetune else []))
     assert r.returncode == 0, r.stderr
     cfg = json.loads((run / 'config.json').read_text())['model']
-    assert cfg['encoder2d'] == 'musicnn' and cfg['variant'] == variant.split('-')[0] and cfg['finetune_encoder'] == finetune
+    assert cfg['encoder2d'] == 'musicnn' and cfg['variant'] == variant.split('-')[0] and cfg['finetune_encoder'] == bool(finetune)
+    if finetune: assert cfg['finetune_layers'] == finetune
     sd = torch.load(run / 'checkpoints' / 'best.ckpt', map_location='cpu', weights_only=True)['state_dict']
     pre = load_pretrained('MSD_musicnn')
-    if finetune: assert not torch.equal(sd['model.enc2d.net.timbral.0.weight'], pre['timbral.0.weight'])   # trained from the pretrained start
+    if finetune == 'all': assert not torch.equal(sd['model.enc2d.net.timbral.0.weight'], pre['timbral.0.weight'])   # trained from the pretrained start
+    elif finetune == 'mid':   # the mid end trained from the pretrained start; the frozen front end is not in the run (its frames are cached)
+        assert not torch.equal(sd['model.enc2d.net.mid.0.weight'], pre['mid.0.weight'])
+        assert {k.split('.')[3] for k in sd if k.startswith('model.enc2d.net.')} == {'mid', 'mid_bn'}
     else: assert 'model.enc2d.proj.weight' in sd and not any(k.startswith('model.enc2d.net.') for k in sd)   # frozen: cached tokens, a projection
     r = run_('evaluate', run, '--json', tmp_path / 'e.json', '--boot', '50')
     assert r.returncode == 0, r.stderr
