@@ -4,12 +4,12 @@
 
 # %% ../nbs/42_compare.ipynb #13001620
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, logging, os, re, time, warnings
+import argparse, contextlib, dataclasses, json, logging, re, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import (PROFILES, separation_arguments, Config, IcffError, parse_overrides, variant_overrides, PRETRAINED_VARIANTS, atomic_path, atomic_write_json, atomic_write_text, cache_dir, config_hash, DiskFullError,
-                           config_to_dict, get_logger, profile, progress)
+                           config_to_dict, get_logger, no_progress, profile, progress)
 from .metrics import track_level, evaluate_predictions
 from .audio import resample, loop_fill
 from .augment import AUGMENTATIONS
@@ -288,16 +288,13 @@ def _load_unit(path)->dict|None:
 @contextlib.contextmanager
 def _quiet():
     "Inside the grid: no nested progress bars, no Lightning banners, no third-party deprecation warnings (the grid has its own bar)."
-    old = os.environ.get('ICFF_PROGRESS'); os.environ['ICFF_PROGRESS'] = '0'
     lv = {n: logging.getLogger(n).level for n in ('lightning.pytorch', 'lightning.fabric', 'lightning')}
     for n in lv: logging.getLogger(n).setLevel(logging.WARNING)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), no_progress():
             warnings.filterwarnings('ignore', category=DeprecationWarning); warnings.filterwarnings('ignore', category=UserWarning, module='lightning')
             yield
     finally:
-        if old is None: os.environ.pop('ICFF_PROGRESS', None)
-        else: os.environ['ICFF_PROGRESS'] = old
         for n, l in lv.items(): logging.getLogger(n).setLevel(l)
 
 def default_protocol(dataset:str)->str:

@@ -20,7 +20,7 @@ __all__ = ['PROFILES', 'MUSICNN_INPUT', 'MUSICNN_FRONT', 'FINETUNE_LAYERS', 'ENC
            'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config', 'load_config',
            'side_cfg', 'separation_arguments', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write',
            'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
-           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress']
+           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress', 'no_progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -419,3 +419,12 @@ def progress(it, desc:str='', total:int|None=None, **kw):
     tty = getattr(sys.stderr, 'isatty', lambda: False)() or 'ipykernel' in sys.modules
     kw = dict(dict(mininterval=0.1 if tty else 10.), **kw)
     return tqdm(it, desc=desc, total=total, disable=os.environ.get('ICFF_PROGRESS', '1') == '0', dynamic_ncols=True, **kw)
+
+@contextmanager
+def no_progress():
+    "Hide the kit's progress bars inside the block (ICFF_PROGRESS=0, which workers and subprocesses inherit); the setting is restored after."
+    old = os.environ.get('ICFF_PROGRESS'); os.environ['ICFF_PROGRESS'] = '0'
+    try: yield
+    finally:
+        if old is None: os.environ.pop('ICFF_PROGRESS', None)
+        else: os.environ['ICFF_PROGRESS'] = old

@@ -4,13 +4,13 @@
 
 # %% ../nbs/60_explore.ipynb #7040c57e
 from __future__ import annotations
-import base64, contextlib, io, json, logging, math, os
+import base64, contextlib, io, json, logging, math
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
 from PIL import Image
-from .core import IcffError, get_logger, load_config
+from .core import IcffError, get_logger, load_config, no_progress
 from .audio import AUDIO_EXTS
 from .datasets import load_manifest
 from .figures import confusion_frame
@@ -159,13 +159,11 @@ class _Records(logging.Handler):
 def _kit_output_kept()->list:
     "Keep the kit's log lines and progress bars out of the notebook while the explorer works: the records are collected instead."
     root = logging.getLogger('icff_kit'); get_logger()                         # the kit's handler exists
-    h, saved, env = _Records(), root.handlers[:], os.environ.get('ICFF_PROGRESS')
-    root.handlers = [h]; os.environ['ICFF_PROGRESS'] = '0'
-    try: yield h.records
-    finally:
-        root.handlers = saved
-        if env is None: os.environ.pop('ICFF_PROGRESS', None)
-        else: os.environ['ICFF_PROGRESS'] = env
+    h, saved = _Records(), root.handlers[:]
+    root.handlers = [h]
+    try:
+        with no_progress(): yield h.records
+    finally: root.handlers = saved
 
 def _warnings_html(records)->str:
     w = [r.getMessage() for r in records if r.levelno >= logging.WARNING]

@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_testing.ipynb #56e96805
 from __future__ import annotations
+import socket
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ from .core import atomic_write_text
 from .audio import save_audio
 
 # %% auto #0
-__all__ = ['tone_dataset']
+__all__ = ['tone_dataset', 'free_port']
 
 # %% ../nbs/05_testing.ipynb #67797d58
 def tone_dataset(out,                  # folder to write (synth layout: manifest.csv + <genre>/<id>/{mix,vocals,accompaniment}.wav)
@@ -29,3 +30,7 @@ def tone_dataset(out,                  # folder to write (synth layout: manifest
                              seconds=seconds, sr=sr, seed=k, fusion=0., partner='', style='{}'))
     atomic_write_text(d/'manifest.csv', pd.DataFrame(rows).to_csv(index=False))
     return d
+
+def free_port()->int:
+    "A TCP port on 127.0.0.1 that nothing listens on now (for a test's own JupyterLab or Ray head)."
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]

@@ -3,9 +3,10 @@ through Debian's Chromium. `make test-browser` installs both and runs this file;
 
 Marked `browser` (left out of the plain `pytest` run). Without JupyterLab, Playwright or Chromium the test skips,
 unless ICFF_BROWSER_REQUIRED=1 (set by `make test-browser`, so CI fails instead of skipping)."""
-import contextlib, json, os, shutil, signal, socket, secrets, subprocess, sys, time, urllib.request
+import contextlib, json, os, shutil, signal, secrets, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
+from icff_kit.testing import free_port
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,9 +21,6 @@ def _missing():
     if not shutil.which('jupyter-lab', path=str(Path(sys.executable).parent)): why.append('jupyterlab (requirements-lab.txt)')
     if CHROMIUM is None: why.append('chromium (apt)')
     return why
-
-def _free_port()->int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def _notebook(path:Path, code:str):
     nb = dict(cells=[dict(cell_type='code', execution_count=None, id='explore', metadata={}, outputs=[], source=code)],
@@ -57,7 +55,7 @@ print(json.dumps(dict(run=str(run), root=str(root), test=test)))
     _notebook(d/'explore.ipynb', f"from icff_kit.explore import explore\nex = explore({info['run']!r})\nex")
     news = d/'jupyter-config'/'lab'/'user-settings'/'@jupyterlab'/'apputils-extension'
     news.mkdir(parents=True); (news/'notification.jupyterlab-settings').write_text(json.dumps(dict(fetchNews='false', checkForUpdates=False)))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     cmd = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}', f'--IdentityProvider.token={token}',
            f'--ServerApp.root_dir={d}'] + (['--allow-root'] if os.geteuid() == 0 else [])
     log = open(d/'jupyterlab.log', 'w')

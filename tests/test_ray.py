@@ -4,10 +4,11 @@ gives the stems a local run gives, and a worker killed mid-run still ends in a c
 Marked `ray` (left out of the plain `pytest` run); `make test-ray` installs Ray (requirements-ray.txt) and runs it.
 Without Ray the tests skip, unless ICFF_RAY_REQUIRED=1 (set by `make test-ray`). The cluster is stopped
 (`ray stop`) whatever happens."""
-import contextlib, json, os, signal, socket, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import pytest
+from icff_kit.testing import free_port
 import soundfile as sf
 
 pytestmark = pytest.mark.ray
@@ -15,9 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).parent/'ray'
 # A throwaway cluster on 127.0.0.1: no usage statistics, no token (every process here is the test's own).
 ENV = dict(RAY_USAGE_STATS_ENABLED='0', RAY_AUTH_MODE='disabled')
-
-def _free_port()->int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def _ray(*args, check=True):
     r = subprocess.run([str(RAY), *args], capture_output=True, text=True, timeout=180, env=dict(os.environ, **ENV))
@@ -31,7 +29,7 @@ def cluster():
     except ImportError:
         if os.environ.get('ICFF_RAY_REQUIRED') == '1': pytest.fail('Ray is not installed: run `make test-ray`')
         pytest.skip('needs Ray (make test-ray installs it)')
-    port = _free_port()
+    port = free_port()
     try:
         _ray('start', '--head', '--node-ip-address', '127.0.0.1', '--num-cpus', '1', '--port', str(port), '--include-dashboard=false', '--disable-usage-stats')
         _ray('start', '--address', f'127.0.0.1:{port}', '--node-ip-address', '127.0.0.1', '--num-cpus', '1', '--disable-usage-stats')
