@@ -373,6 +373,7 @@ def _train(cfg, root, out, kw, world, progress_bar, splits, sep):
         save_config(cfg, out/'config.json')
         atomic_write_json(out/'splits.json', dict(tr.splits, classes=tr.classes, root=str(root) if root else None, bad=tr.bad))
     sets = {s: PairSet(dataclasses.replace(tr, cfg=side_cfg(cfg, s)), s) for s in ('train', 'valid', 'test')}
+    seed_everything(cfg.seed)   # again: computing missing inputs may draw random numbers (building musicnn to embed them does), reading them draws none
     if kw['accelerator'] == 'cpu': flush_denormals()
     model_args = ICFFNet.from_config(cfg).init_args
     t = cfg.train

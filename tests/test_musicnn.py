@@ -116,3 +116,14 @@ def test_pretrained_variants_train_and_evaluate(variant, finetune, tmp_path):
     assert r.returncode == 0, r.stderr
     p = json.loads((tmp_path / 'p.json').read_text())['predictions'][0]
     assert len(p['top']) == 2 and abs(sum(p['probs'].values()) - 1) < 1e-5 and p['n_windows'] == 2   # smoke: 6 s -> 2 windows
+
+def test_a_run_that_computes_its_inputs_equals_one_that_reads_them(tmp_path):
+    "The same run twice on one cache: the first computes the frozen musicnn tokens (loading musicnn), the second reads them; the training histories are identical (the run's random stream starts after its inputs are ready)."
+    from icff_kit.testing import tone_dataset
+    env = {**os.environ, 'ICFF_CACHE': str(tmp_path / 'cache'), 'ICFF_PROGRESS': '0'}
+    root = tone_dataset(tmp_path / 'tones', genres=('blues', 'rock'), n_per_genre=4)
+    for out in ('cold', 'warm'):
+        r = subprocess.run([*ICFF, 'train', '--dataset', 'synth', '--profile', 'smoke', '--backend', 'reference', '--root', str(root),
+                            '--variant', '2d-musicnn', '--epochs', '2', '--out', str(tmp_path / out)], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / 'cold' / 'history.csv').read_text() == (tmp_path / 'warm' / 'history.csv').read_text()
