@@ -17,10 +17,10 @@ from tqdm.auto import tqdm
 __all__ = ['PROFILES', 'MUSICNN_INPUT', 'MUSICNN_FRONT', 'FINETUNE_LAYERS', 'ENCODERS_2D', 'PRETRAINED_VARIANTS',
            'SEPARATION_BACKENDS', 'ACCOMPANIMENT_SOURCES', 'SOURCE_HELP', 'IcffError', 'get_logger', 'AudioCfg',
            'FeatureCfg', 'ModelCfg', 'TrainCfg', 'SepCfg', 'Config', 'profile', 'parse_overrides', 'variant_overrides',
-           'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config', 'load_config',
-           'side_cfg', 'separation_arguments', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path', 'atomic_write',
-           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir', 'data_dir',
-           'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress', 'no_progress']
+           'musicnn_input', 'input_shapes', 'config_to_dict', 'config_from_dict', 'config_hash', 'save_config',
+           'load_config', 'side_cfg', 'separation_arguments', 'DiskFullError', 'sweep_tmp', 'make_dir', 'atomic_path',
+           'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'atomic_dir', 'project_dir',
+           'data_dir', 'cache_dir', 'models_dir', 'seed_everything', 'get_device', 'progress', 'no_progress']
 
 # %% ../nbs/00_core.ipynb #28a45ed1
 class IcffError(Exception):
@@ -193,15 +193,20 @@ def variant_overrides(name:str)->dict:
     v, e = PRETRAINED_VARIANTS.get(name, (name, None))
     return dict(model__variant=v, **({'model__encoder2d': e} if e else {}))
 
+def musicnn_input(cfg:Config)->str|None:
+    "What a window's 2D input is for the musicnn encoder: 'tokens' (frozen: its pooled frame features), 'patches' (fine-tuned whole: log-mel patches), 'front' (mid end fine-tuned: the frozen front end's frames); None for the CNN."
+    if cfg.model.encoder2d not in ENCODERS_2D: raise IcffError(f"model.encoder2d must be one of {', '.join(ENCODERS_2D)}, not {cfg.model.encoder2d!r}")
+    if cfg.model.encoder2d == 'cnn': return None
+    if not cfg.model.finetune_encoder: return 'tokens'
+    if cfg.model.finetune_layers not in FINETUNE_LAYERS: raise IcffError(f"model.finetune_layers must be one of {', '.join(FINETUNE_LAYERS)}, not {cfg.model.finetune_layers!r}")
+    return 'patches' if cfg.model.finetune_layers == 'all' else 'front'
+
 def input_shapes(cfg:Config)->dict:
     "Shapes of one window's model inputs: img (3, H, W) (musicnn: the frozen encoder's pooled frames (23, 753); to fine-tune it, its log-mel patch (187, 96), or for the mid end only the front end's frames (187, 561)), x_t1 (T, L), x_f1 (T, F)."
     f, a, m = cfg.features, cfg.audio, MUSICNN_INPUT
     n = int(round(a.sr * a.window_seconds)); T = f.t_frames
-    if cfg.model.encoder2d not in ENCODERS_2D: raise IcffError(f"model.encoder2d must be one of {', '.join(ENCODERS_2D)}, not {cfg.model.encoder2d!r}")
-    if cfg.model.encoder2d == 'cnn': img = (3, f.crop_h, f.crop_w)
-    elif not cfg.model.finetune_encoder: img = (m['frames'] // m['pool'], m['features'])
-    elif cfg.model.finetune_layers not in FINETUNE_LAYERS: raise IcffError(f"model.finetune_layers must be one of {', '.join(FINETUNE_LAYERS)}, not {cfg.model.finetune_layers!r}")
-    else: img = (m['frames'], m['n_mels'] if cfg.model.finetune_layers == 'all' else MUSICNN_FRONT)
+    img = {None: (3, f.crop_h, f.crop_w), 'tokens': (m['frames'] // m['pool'], m['features']),
+           'patches': (m['frames'], m['n_mels']), 'front': (m['frames'], MUSICNN_FRONT)}[musicnn_input(cfg)]
     return dict(img=img, x_t1=(T, -(-n // T)), x_f1=(T, f.n_freq_1d))
 
 # %% ../nbs/00_core.ipynb #7dc480cf

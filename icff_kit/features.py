@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from .core import (separation_arguments, IcffError, Config, get_logger, profile, input_shapes, config_hash, MUSICNN_INPUT, DiskFullError,
+from .core import (separation_arguments, IcffError, Config, get_logger, profile, input_shapes, musicnn_input, config_hash, MUSICNN_INPUT, DiskFullError,
                            atomic_path, atomic_write_json, cache_dir, progress, PROFILES)
 from .audio import n_windows, segment, pad_or_crop, resample, to_mono, load_clip, loop_fill, LOOP_FADE_S, load_audio
 import librosa
@@ -200,11 +200,11 @@ def mel_crops(y:np.ndarray,  # (n,) or (n, channels) audio of the ORIGINAL track
              )->np.ndarray:  # (k, 3, crop_h, crop_w) uint8 RGB crops, one per window (musicnn: (k, 23, 753) float16 frozen tokens, (k, 187, 96) patches to fine-tune)
     "The 2D input: per-clip normalised mel image in a colour map, one RGB crop per window (for `model.encoder2d='musicnn'`, `musicnn_patches`)."
     y = _prep(y, sr, cfg, what)
-    if cfg.model.encoder2d == 'musicnn':
+    kind = musicnn_input(cfg)
+    if kind is not None:
         from icff_kit.musicnn import frozen_tokens, front_frames
-        p = musicnn_patches(y, cfg, max_windows)
-        if not cfg.model.finetune_encoder: return frozen_tokens(p)   # frozen: what the encoder makes of them, computed once
-        return front_frames(p) if cfg.model.finetune_layers == 'mid' else p   # mid end only: the frozen front end's frames, computed once
+        p = musicnn_patches(y, cfg, max_windows)   # frozen: what the encoder makes of them; mid end only: the frozen front end's frames (each computed once)
+        return {'tokens': frozen_tokens, 'front': front_frames, 'patches': lambda p: p}[kind](p)
     return colourise(mel_image(mel_power(y, cfg, max_windows), cfg.features.top_db), cfg)
 
 def musicnn_patches(y:np.ndarray, # (n,) float32 clip at `cfg.audio.sr` (after `_prep`)
@@ -311,8 +311,9 @@ def feature_fields(cfg:Config, kind:str)->dict:
              hop_seconds=a.hop_seconds, excerpt=a.excerpt, fill=a.fill, fmax=effective_fmax(cfg))
     if kind == '2d' and cfg.model.encoder2d == 'musicnn':
         d.update(encoder2d='musicnn', musicnn=MUSICNN_INPUT, finetune=cfg.model.finetune_encoder)
-        if cfg.model.finetune_encoder and cfg.model.finetune_layers != 'all': d['layers'] = cfg.model.finetune_layers
-        if not cfg.model.finetune_encoder or cfg.model.finetune_layers != 'all':   # frozen tokens and front frames depend on the weights too
+        kind = musicnn_input(cfg)
+        if kind == 'front': d['layers'] = 'mid'
+        if kind != 'patches':   # frozen tokens and front frames depend on the weights too
             from icff_kit.musicnn import CONVERTED_SHA256
             d['weights'] = CONVERTED_SHA256['MSD_musicnn'][:16]
     elif kind == '2d': d.update(n_mels=f.n_mels, crop_h=f.crop_h, crop_w=f.crop_w, cmap=f.cmap, fmin=f.fmin, n_fft_2d=f.n_fft_2d, top_db=f.top_db)
